@@ -1,0 +1,2 @@
+/// NeuralNet: see docs/ARCHITECTURE.md for what this module owns.
+import Tensors

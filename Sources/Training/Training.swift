@@ -1,0 +1,2 @@
+/// Training: see docs/ARCHITECTURE.md for what this module owns.
+import Tensors

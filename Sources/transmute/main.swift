@@ -1,0 +1,4 @@
+import Foundation
+import TransmuteCLI
+
+exit(Transmute.main(Array(CommandLine.arguments.dropFirst())))
