@@ -44,5 +44,6 @@ let package = Package(
     .testTarget(
       name: "TranslationTests", dependencies: ["Translation"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TransmuteCLITests", dependencies: ["TransmuteCLI"]),
+    .testTarget(name: "DatasetScriptTests", path: "Tests/DatasetScriptTests"),
   ]
 )
