@@ -1,3 +1,126 @@
+/// Tests of the argument parser and the dispatcher: what users type and what they are told.
+import Foundation
 import Testing
 
 @testable import TransmuteCLI
+
+/// A console that keeps what was written, for checking texts word for word.
+final class CapturedConsole: @unchecked Sendable {
+  private let lock = NSLock()
+  private var outText = ""
+  private var errorText = ""
+
+  var console: Console {
+    Console(
+      isTerminal: false,
+      out: { [self] text in lock.withLock { outText += text } },
+      error: { [self] text in lock.withLock { errorText += text } })
+  }
+  var out: String { lock.withLock { outText } }
+  var error: String { lock.withLock { errorText } }
+}
+
+let sampleOptions: [OptionSpec] = [
+  .value("ngf", "N", default: "64", help: "Generator filters in the first layer."),
+  .value("name", "NAME", help: "Name of the run."),
+  .flag("continue", help: "Resume from the latest checkpoint."),
+]
+
+@Suite struct ArgumentParsingTests {
+  @Test func readsValuesFlagsAndPositionals() throws {
+    let parsed = try ParsedArguments(
+      ["a.png", "--ngf", "32", "--continue", "--name=zebra", "b.png"], options: sampleOptions)
+    #expect(parsed.positionals == ["a.png", "b.png"])
+    #expect(try parsed.int("ngf") == 32)
+    #expect(parsed.string("name") == "zebra")
+    #expect(parsed.flag("continue"))
+  }
+
+  @Test func fallsBackToDefaults() throws {
+    let parsed = try ParsedArguments([], options: sampleOptions)
+    #expect(try parsed.int("ngf") == 64)
+    #expect(parsed.string("name") == nil)
+    #expect(!parsed.flag("continue"))
+  }
+
+  @Test func treatsEverythingAfterDoubleDashAsPositional() throws {
+    let parsed = try ParsedArguments(["--", "--ngf", "-"], options: sampleOptions)
+    #expect(parsed.positionals == ["--ngf", "-"])
+  }
+
+  @Test func suggestsTheNearestOptionForATypo() {
+    #expect(throws: UsageError("unknown option '--ngff'", hint: "did you mean '--ngf'?")) {
+      try ParsedArguments(["--ngff", "3"], options: sampleOptions)
+    }
+  }
+
+  @Test func saysWhatAValueOptionNeeds() {
+    #expect(
+      throws: UsageError("option '--name' needs a value", hint: "write --name NAME")
+    ) {
+      try ParsedArguments(["--name"], options: sampleOptions)
+    }
+  }
+
+  @Test func rejectsNumbersOutOfRange() throws {
+    let parsed = try ParsedArguments(["--ngf", "0"], options: sampleOptions)
+    #expect(
+      throws: UsageError("option '--ngf' needs a whole number from 1 to 1024, got '0'")
+    ) {
+      try parsed.int("ngf", in: 1...1024)
+    }
+  }
+
+  @Test func rejectsValuesOutsideTheChoices() throws {
+    let parsed = try ParsedArguments(["--name", "x"], options: sampleOptions)
+    #expect(throws: UsageError("option '--name' must be one of a, b, got 'x'")) {
+      try parsed.choice("name", ["a", "b"])
+    }
+  }
+}
+
+@Suite struct DispatcherTests {
+  @Test func listsEveryCommandInTheOverview() {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["--help"], console: captured.console) == 0)
+    for command in Transmute.commands {
+      #expect(captured.out.contains("  \(command.name)"), "overview lacks \(command.name)")
+    }
+  }
+
+  @Test func suggestsTheNearestCommandForATypo() {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["verison"], console: captured.console) == 2)
+    #expect(
+      captured.error
+        == "transmute: unknown command 'verison'. Did you mean 'version'?\n"
+        + "Run 'transmute --help' for the list of commands.\n")
+  }
+
+  @Test func printsEachCommandsHelpWithEveryOption() {
+    for command in Transmute.commands {
+      let captured = CapturedConsole()
+      #expect(Transmute.main([command.name, "--help"], console: captured.console) == 0)
+      #expect(captured.out.hasPrefix("USAGE: transmute \(command.synopsis)"))
+      for option in command.options {
+        #expect(
+          captured.out.contains("--\(option.name)"), "\(command.name) help lacks \(option.name)")
+        #expect(captured.out.contains(option.help), "\(command.name) help lacks its help text")
+      }
+    }
+  }
+
+  @Test func reportsUsageErrorsWithExitStatusTwo() {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["version", "--bogus"], console: captured.console) == 2)
+    #expect(captured.error.hasPrefix("transmute version: unknown option '--bogus'"))
+    #expect(captured.error.contains("Run 'transmute version --help' for its options."))
+  }
+}
+
+@Suite struct DurationFormatTests {
+  @Test(arguments: [(42.4, "42s"), (185, "3m05s"), (3720, "1h02m"), (-1, "?")])
+  func formatsDurations(seconds: Double, text: String) {
+    #expect(formatDuration(seconds) == text)
+  }
+}
