@@ -1,3 +1,206 @@
 import Testing
 
 @testable import Kernels
+
+/// Geometries that exercise every branch of the banded im2col: odd sizes, stride 2, channel
+/// counts that are not multiples of 8, 1×1, 3×3, 4×4 and 7×7 kernels, padding past the
+/// kernel's reach.
+let plainGeometries: [ConvolutionGeometry] = [
+  ConvolutionGeometry(
+    batch: 2, inChannels: 3, outChannels: 5, height: 9, width: 11, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 3, outChannels: 6, height: 13, width: 12, kernelHeight: 7,
+    kernelWidth: 7, paddingY: 3, paddingX: 3),
+  ConvolutionGeometry(
+    batch: 2, inChannels: 5, outChannels: 7, height: 11, width: 10, kernelHeight: 3,
+    kernelWidth: 3, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 6, outChannels: 1, height: 10, width: 9, kernelHeight: 4,
+    kernelWidth: 4, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 4, outChannels: 3, height: 7, width: 8, kernelHeight: 4,
+    kernelWidth: 4, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 2, inChannels: 9, outChannels: 4, height: 5, width: 6, kernelHeight: 1,
+    kernelWidth: 1),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 2, outChannels: 3, height: 6, width: 7, kernelHeight: 2,
+    kernelWidth: 3, strideY: 1, strideX: 3, paddingY: 2, paddingX: 0),
+  // Large enough for three bands of output rows (72·300 floats a row, 2²¹ a band).
+  ConvolutionGeometry(
+    batch: 1, inChannels: 8, outChannels: 2, height: 200, width: 300, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1),
+]
+
+let transposedGeometries: [ConvolutionGeometry] = [
+  ConvolutionGeometry(
+    batch: 2, inChannels: 5, outChannels: 3, height: 6, width: 7, kernelHeight: 3,
+    kernelWidth: 3, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1, outputPaddingY: 1,
+    outputPaddingX: 1, isTransposed: true),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 3, outChannels: 7, height: 5, width: 4, kernelHeight: 4,
+    kernelWidth: 4, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1, isTransposed: true),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 4, outChannels: 2, height: 5, width: 6, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1, isTransposed: true),
+  ConvolutionGeometry(
+    batch: 2, inChannels: 3, outChannels: 2, height: 4, width: 3, kernelHeight: 1,
+    kernelWidth: 1, isTransposed: true),
+  // The adjoint convolution runs in two bands (16·4·4·150 floats a row).
+  ConvolutionGeometry(
+    batch: 1, inChannels: 2, outChannels: 16, height: 100, width: 150, kernelHeight: 4,
+    kernelWidth: 4, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1, isTransposed: true),
+]
+
+/// The three passes of one kernel over arrays, so that fast and reference compare alike.
+struct ConvolutionPasses: Sendable {
+  var forward:
+    @Sendable (
+      ConvolutionGeometry, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?,
+      UnsafeMutablePointer<Float>
+    ) -> Void
+  var backwardInput:
+    @Sendable (
+      ConvolutionGeometry, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>
+    )
+      -> Void
+  var backwardWeight:
+    @Sendable (
+      ConvolutionGeometry, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+      UnsafeMutablePointer<Float>?
+    ) -> Void
+
+  static let fast = ConvolutionPasses(
+    forward: { Convolution.forward($0, input: $1, weight: $2, bias: $3, output: $4) },
+    backwardInput: {
+      Convolution.backwardInput($0, outputGradient: $1, weight: $2, inputGradient: $3)
+    },
+    backwardWeight: {
+      Convolution.backwardWeight(
+        $0, input: $1, outputGradient: $2, weightGradient: $3, biasGradient: $4)
+    })
+  static let reference = ConvolutionPasses(
+    forward: { ReferenceConvolution.forward($0, input: $1, weight: $2, bias: $3, output: $4) },
+    backwardInput: {
+      ReferenceConvolution.backwardInput($0, outputGradient: $1, weight: $2, inputGradient: $3)
+    },
+    backwardWeight: {
+      ReferenceConvolution.backwardWeight(
+        $0, input: $1, outputGradient: $2, weightGradient: $3, biasGradient: $4)
+    })
+  static let fastTransposed = ConvolutionPasses(
+    forward: { TransposedConvolution.forward($0, input: $1, weight: $2, bias: $3, output: $4) },
+    backwardInput: {
+      TransposedConvolution.backwardInput($0, outputGradient: $1, weight: $2, inputGradient: $3)
+    },
+    backwardWeight: {
+      TransposedConvolution.backwardWeight(
+        $0, input: $1, outputGradient: $2, weightGradient: $3, biasGradient: $4)
+    })
+  static let referenceTransposed = ConvolutionPasses(
+    forward: {
+      ReferenceTransposedConvolution.forward($0, input: $1, weight: $2, bias: $3, output: $4)
+    },
+    backwardInput: {
+      ReferenceTransposedConvolution.backwardInput(
+        $0, outputGradient: $1, weight: $2, inputGradient: $3)
+    },
+    backwardWeight: {
+      ReferenceTransposedConvolution.backwardWeight(
+        $0, input: $1, outputGradient: $2, weightGradient: $3, biasGradient: $4)
+    })
+
+  /// Output, input gradient, weight gradient and bias gradient for the given data. Outputs
+  /// start filled with NaN so that a pass that fails to overwrite shows up.
+  func run(
+    _ g: ConvolutionGeometry, input: [Float], weight: [Float], bias: [Float],
+    outputGradient: [Float]
+  ) -> (output: [Float], inputGradient: [Float], weightGradient: [Float], biasGradient: [Float]) {
+    var output = [Float](repeating: .nan, count: g.outputCount)
+    var inputGradient = [Float](repeating: .nan, count: g.inputCount)
+    var weightGradient = [Float](repeating: .nan, count: g.weightCount)
+    var biasGradient = [Float](repeating: .nan, count: g.outChannels)
+    forward(g, input, weight, bias, &output)
+    backwardInput(g, outputGradient, weight, &inputGradient)
+    backwardWeight(g, input, outputGradient, &weightGradient, &biasGradient)
+    return (output, inputGradient, weightGradient, biasGradient)
+  }
+}
+
+/// Runs `fast` and `reference` on the same random data and compares all four results.
+func compare(
+  _ g: ConvolutionGeometry, fast: ConvolutionPasses, reference: ConvolutionPasses, seed: UInt64
+) {
+  var random = TestRandom(seed: seed)
+  let input = random.uniform(g.inputCount)
+  let weight = random.uniform(g.weightCount)
+  let bias = random.uniform(g.outChannels)
+  let outputGradient = random.uniform(g.outputCount)
+  let actual = fast.run(
+    g, input: input, weight: weight, bias: bias, outputGradient: outputGradient)
+  let expected = reference.run(
+    g, input: input, weight: weight, bias: bias, outputGradient: outputGradient)
+  let name = "\(g)"
+  expectClose(actual.output, expected.output, rtol: 1e-4, atol: 1e-4, "output of \(name)")
+  expectClose(
+    actual.inputGradient, expected.inputGradient, rtol: 1e-4, atol: 1e-4,
+    "input gradient of \(name)")
+  expectClose(
+    actual.weightGradient, expected.weightGradient, rtol: 1e-4, atol: 1e-4,
+    "weight gradient of \(name)")
+  expectClose(
+    actual.biasGradient, expected.biasGradient, rtol: 1e-4, atol: 1e-4,
+    "bias gradient of \(name)")
+}
+
+@Test("fast convolution matches the nested-loop reference", arguments: plainGeometries.indices)
+func convolutionMatchesReference(index: Int) {
+  compare(
+    plainGeometries[index], fast: .fast, reference: .reference, seed: UInt64(10 + index))
+}
+
+@Test(
+  "fast transposed convolution matches the nested-loop reference",
+  arguments: transposedGeometries.indices)
+func transposedConvolutionMatchesReference(index: Int) {
+  compare(
+    transposedGeometries[index], fast: .fastTransposed, reference: .referenceTransposed,
+    seed: UInt64(20 + index))
+}
+
+@Test("banded im2col gives the same result as one band")
+func bandsAgreeWithOneBand() {
+  // 40 rows of 3·7·7·40 floats: a budget of two rows forces 20 bands.
+  let g = ConvolutionGeometry(
+    batch: 1, inChannels: 3, outChannels: 4, height: 40, width: 40, kernelHeight: 7,
+    kernelWidth: 7, paddingY: 3, paddingX: 3)
+  #expect(ColumnMatrix.rowsPerBand(g, budget: 2 * 3 * 49 * 40) == 2)
+  #expect(ColumnMatrix.rowsPerBand(g) == 40)
+  var random = TestRandom(seed: 3)
+  let input = random.uniform(g.inputCount)
+  var whole = [Float](repeating: 0, count: 3 * 49 * 40 * 40)
+  var banded = [Float](repeating: 0, count: 3 * 49 * 40 * 2)
+  ColumnMatrix.build(g, image: input, firstRow: 0, rowCount: 40, columns: &whole)
+  var mismatches = 0
+  for firstRow in stride(from: 0, to: 40, by: 2) {
+    ColumnMatrix.build(g, image: input, firstRow: firstRow, rowCount: 2, columns: &banded)
+    for row in 0..<(3 * 49) {
+      for column in 0..<(2 * 40)
+      where banded[row * 80 + column] != whole[row * 1600 + firstRow * 40 + column] {
+        mismatches += 1
+      }
+    }
+  }
+  #expect(mismatches == 0, "\(mismatches) column entries differ between banded and whole")
+}
+
+@Test("thread budget is positive and settable")
+func threadBudget() {
+  let original = ComputeThreads.threadCount
+  #expect(original >= 1)
+  ComputeThreads.setThreadCount(1)
+  #expect(ComputeThreads.threadCount == 1)
+  ComputeThreads.setThreadCount(original)
+  #expect(ComputeThreads.threadCount == original)
+}

@@ -1,0 +1,221 @@
+import CBLAS
+
+/// Fast 2-D convolution over NCHW Float32 buffers: im2col in bands of output rows, then
+/// `cblas_sgemm` per band.
+///
+/// Shapes (see `ConvolutionGeometry`, `isTransposed == false`): input `[N, Cin, H, W]`,
+/// weight `[Cout, Cin, kH, kW]`, bias `[Cout]`, output `[N, Cout, outH, outW]`, zero padding.
+/// Every function overwrites its outputs (nothing accumulates across calls). The column
+/// matrix of a band holds at most 2²¹ floats (8 MiB), so memory stays bounded on large images.
+/// Results match `ReferenceConvolution` within Float32 rounding.
+public enum Convolution {
+  /// `output = weight ⊛ input + bias`: input `[N, Cin, H, W]`, weight `[Cout, Cin, kH, kW]`,
+  /// bias `[Cout]` or nil, output `[N, Cout, outH, outW]`.
+  public static func forward(
+    _ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+  ) {
+    precondition(!g.isTransposed, "Convolution needs a plain geometry, got \(g)")
+    ConvolutionCore.forward(g, input: input, weight: weight, output: output)
+    if let bias {
+      ConvolutionCore.addBias(
+        bias, to: output, batch: g.batch, g.outChannels, g.outHeight * g.outWidth)
+    }
+  }
+
+  /// Input gradient `[N, Cin, H, W]` from the output gradient `[N, Cout, outH, outW]` and the
+  /// weight `[Cout, Cin, kH, kW]`.
+  public static func backwardInput(
+    _ g: ConvolutionGeometry, outputGradient: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>
+  ) {
+    precondition(!g.isTransposed, "Convolution needs a plain geometry, got \(g)")
+    ConvolutionCore.backwardInput(
+      g, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient)
+  }
+
+  /// Weight gradient `[Cout, Cin, kH, kW]` and, when asked, bias gradient `[Cout]`, from the
+  /// input `[N, Cin, H, W]` and the output gradient `[N, Cout, outH, outW]`, summed over the
+  /// batch.
+  public static func backwardWeight(
+    _ g: ConvolutionGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+    weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?
+  ) {
+    precondition(!g.isTransposed, "Convolution needs a plain geometry, got \(g)")
+    ConvolutionCore.backwardWeight(
+      g, input: input, outputGradient: outputGradient, weightGradient: weightGradient)
+    if let biasGradient {
+      ConvolutionCore.sumPlanes(
+        outputGradient, into: biasGradient, batch: g.batch, g.outChannels,
+        g.outHeight * g.outWidth)
+    }
+  }
+}
+
+/// The three sgemm-based passes over a plain convolution geometry, shared by `Convolution`
+/// and `TransposedConvolution` (whose forward pass is a convolution's input gradient).
+enum ConvolutionCore {
+  /// `output [N, Cout, outH, outW] = weight [Cout, K] × columns [K, band]`, no bias.
+  static func forward(
+    _ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>
+  ) {
+    ComputeThreads.prepareBLAS()
+    let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
+    let outPlane = g.outHeight * g.outWidth
+    let inPlane = g.height * g.width
+    let identity = ColumnMatrix.isIdentity(g)
+    let bandRows = identity ? g.outHeight : ColumnMatrix.rowsPerBand(g)
+    let columns = UnsafeMutablePointer<Float>.allocate(
+      capacity: identity ? 0 : reduction * bandRows * g.outWidth)
+    defer { columns.deallocate() }
+
+    for n in 0..<g.batch {
+      let image = input + n * g.inChannels * inPlane
+      for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
+        let rowCount = min(bandRows, g.outHeight - firstRow)
+        let bandWidth = rowCount * g.outWidth
+        let matrix: UnsafePointer<Float>
+        let matrixStride: Int
+        if identity {
+          matrix = image + firstRow * g.width
+          matrixStride = inPlane
+        } else {
+          ColumnMatrix.build(
+            g, image: image, firstRow: firstRow, rowCount: rowCount, columns: columns)
+          matrix = UnsafePointer(columns)
+          matrixStride = bandWidth
+        }
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.outChannels), Int32(bandWidth),
+          Int32(reduction), 1, weight, Int32(reduction), matrix, Int32(matrixStride), 0,
+          output + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane))
+      }
+    }
+  }
+
+  /// `inputGradient [N, Cin, H, W] = col2im(weightᵀ [K, Cout] × outputGradient [Cout, band])`.
+  static func backwardInput(
+    _ g: ConvolutionGeometry, outputGradient: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>
+  ) {
+    ComputeThreads.prepareBLAS()
+    let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
+    let outPlane = g.outHeight * g.outWidth
+    let inPlane = g.height * g.width
+    if ColumnMatrix.isIdentity(g) {
+      for n in 0..<g.batch {
+        cblas_sgemm(
+          CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.inChannels), Int32(outPlane),
+          Int32(g.outChannels), 1, weight, Int32(reduction),
+          outputGradient + n * g.outChannels * outPlane, Int32(outPlane), 0,
+          inputGradient + n * g.inChannels * inPlane, Int32(inPlane))
+      }
+      return
+    }
+    let bandRows = ColumnMatrix.rowsPerBand(g)
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: reduction * bandRows * g.outWidth)
+    defer { columns.deallocate() }
+    inputGradient.update(repeating: 0, count: g.inputCount)
+
+    for n in 0..<g.batch {
+      for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
+        let rowCount = min(bandRows, g.outHeight - firstRow)
+        let bandWidth = rowCount * g.outWidth
+        cblas_sgemm(
+          CblasRowMajor, CblasTrans, CblasNoTrans, Int32(reduction), Int32(bandWidth),
+          Int32(g.outChannels), 1, weight, Int32(reduction),
+          outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane),
+          0, columns, Int32(bandWidth))
+        ColumnMatrix.accumulate(
+          g, columns: columns, firstRow: firstRow, rowCount: rowCount,
+          image: inputGradient + n * g.inChannels * inPlane)
+      }
+    }
+  }
+
+  /// `weightGradient [Cout, K] = Σ outputGradient [Cout, band] × columns [K, band]ᵀ`.
+  static func backwardWeight(
+    _ g: ConvolutionGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+    weightGradient: UnsafeMutablePointer<Float>
+  ) {
+    ComputeThreads.prepareBLAS()
+    let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
+    let outPlane = g.outHeight * g.outWidth
+    let inPlane = g.height * g.width
+    let identity = ColumnMatrix.isIdentity(g)
+    let bandRows = identity ? g.outHeight : ColumnMatrix.rowsPerBand(g)
+    let columns = UnsafeMutablePointer<Float>.allocate(
+      capacity: identity ? 0 : reduction * bandRows * g.outWidth)
+    defer { columns.deallocate() }
+
+    var beta: Float = 0
+    for n in 0..<g.batch {
+      let image = input + n * g.inChannels * inPlane
+      for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
+        let rowCount = min(bandRows, g.outHeight - firstRow)
+        let bandWidth = rowCount * g.outWidth
+        let matrix: UnsafePointer<Float>
+        let matrixStride: Int
+        if identity {
+          matrix = image + firstRow * g.width
+          matrixStride = inPlane
+        } else {
+          ColumnMatrix.build(
+            g, image: image, firstRow: firstRow, rowCount: rowCount, columns: columns)
+          matrix = UnsafePointer(columns)
+          matrixStride = bandWidth
+        }
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(g.outChannels), Int32(reduction),
+          Int32(bandWidth), 1,
+          outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane),
+          matrix, Int32(matrixStride), beta, weightGradient, Int32(reduction))
+        beta = 1
+      }
+    }
+  }
+
+  /// `planes[n, c, :] += bias[c]` over `[N, C, plane]`.
+  static func addBias(
+    _ bias: UnsafePointer<Float>, to planes: UnsafeMutablePointer<Float>, batch: Int,
+    _ channels: Int, _ plane: Int
+  ) {
+    ComputeThreads.parallelFor(batch * channels, minimumPerWorker: 8) { index in
+      let value = bias[index % channels]
+      let start = planes + index * plane
+      for offset in 0..<plane { start[offset] += value }
+    }
+  }
+
+  /// `sums[c] = Σ_{n, i} planes[n, c, i]` over `[N, C, plane]`.
+  static func sumPlanes(
+    _ planes: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Float>, batch: Int,
+    _ channels: Int, _ plane: Int
+  ) {
+    ComputeThreads.parallelFor(channels, minimumPerWorker: 8) { channel in
+      var total: Float = 0
+      for n in 0..<batch {
+        total += sum(planes + (n * channels + channel) * plane, count: plane)
+      }
+      sums[channel] = total
+    }
+  }
+
+  /// The sum of `count` floats, in eight interleaved partial sums (vectorisable).
+  @inline(__always)
+  static func sum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+    var partial = SIMD8<Float>(repeating: 0)
+    var index = 0
+    while index + 8 <= count {
+      partial += UnsafeRawPointer(values + index).loadUnaligned(as: SIMD8<Float>.self)
+      index += 8
+    }
+    var total = partial.sum()
+    while index < count {
+      total += values[index]
+      index += 1
+    }
+    return total
+  }
+}
