@@ -1,0 +1,142 @@
+/// Resampling as Pillow's `Image.resize` does it for float images: separable, horizontal pass
+/// then vertical pass, each output sample a normalised weighted sum over a window that widens
+/// with the scale factor when shrinking (antialiasing). Nearest picks the sample under the
+/// output pixel's centre.
+
+/// The resampling filter of `Image.resized`.
+public enum ResamplingFilter: String, Sendable, CaseIterable {
+  /// Cubic convolution with a = -0.5 (Keys), support 2, antialiased (Pillow's `BICUBIC`).
+  case bicubic
+  /// Triangle filter, support 1, antialiased (Pillow's `BILINEAR`).
+  case bilinear
+  /// The input pixel under each output pixel's centre (Pillow's `NEAREST`).
+  case nearest
+
+  var support: Double {
+    switch self {
+    case .bicubic: return 2
+    case .bilinear: return 1
+    case .nearest: return 0.5
+    }
+  }
+
+  func weight(_ distance: Double) -> Double {
+    let x = abs(distance)
+    switch self {
+    case .bicubic:
+      let a = -0.5
+      if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+      if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+      return 0
+    case .bilinear:
+      return x < 1 ? 1 - x : 0
+    case .nearest:
+      return x <= 0.5 ? 1 : 0
+    }
+  }
+}
+
+/// For each output index, the first input index and the normalised weights of its window.
+struct ResamplingWindows {
+  var starts: [Int]
+  var weights: [[Double]]
+
+  init(inputSize: Int, outputSize: Int, filter: ResamplingFilter) {
+    let scale = Double(inputSize) / Double(outputSize)
+    let filterScale = max(scale, 1)
+    let support = filter.support * filterScale
+    starts = []
+    weights = []
+    starts.reserveCapacity(outputSize)
+    weights.reserveCapacity(outputSize)
+    for output in 0..<outputSize {
+      let center = (Double(output) + 0.5) * scale
+      // Truncation toward zero, then clamping, as Pillow bounds its windows.
+      let first = max(Int(center - support + 0.5), 0)
+      let end = min(Int(center + support + 0.5), inputSize)
+      var window = (first..<max(end, first)).map {
+        filter.weight((Double($0) - center + 0.5) / filterScale)
+      }
+      let total = window.reduce(0, +)
+      if total != 0 { window = window.map { $0 / total } }
+      starts.append(first)
+      weights.append(window)
+    }
+  }
+}
+
+extension Image {
+  /// The image resampled to `width`×`height` (alpha too), as Pillow's `resize` does for
+  /// 32-bit float images: same windows and weights, computed in double precision.
+  public func resized(width: Int, height: Int, filter: ResamplingFilter = .bicubic) -> Image {
+    precondition(width > 0 && height > 0, "resize to \(width)×\(height): sizes must be positive")
+    if width == self.width && height == self.height { return self }
+    if filter == .nearest { return resizedNearest(width: width, height: height) }
+
+    let horizontal = ResamplingWindows(inputSize: self.width, outputSize: width, filter: filter)
+    let vertical = ResamplingWindows(inputSize: self.height, outputSize: height, filter: filter)
+    func resample(_ plane: ArraySlice<Float>) -> [Float] {
+      let base = plane.startIndex
+      let inWidth = self.width
+      let inHeight = self.height
+
+      // Horizontal pass: [inHeight, inWidth] -> [inHeight, width].
+      var rows = [Float](repeating: 0, count: inHeight * width)
+      if width == inWidth {
+        rows = Array(plane)
+      } else {
+        for y in 0..<inHeight {
+          for x in 0..<width {
+            let start = horizontal.starts[x]
+            var sum = 0.0
+            for (k, w) in horizontal.weights[x].enumerated() {
+              sum += Double(plane[base + y * inWidth + start + k]) * w
+            }
+            rows[y * width + x] = Float(sum)
+          }
+        }
+      }
+      if height == inHeight { return rows }
+
+      // Vertical pass: [inHeight, width] -> [height, width].
+      var out = [Float](repeating: 0, count: height * width)
+      for y in 0..<height {
+        let start = vertical.starts[y]
+        let window = vertical.weights[y]
+        for x in 0..<width {
+          var sum = 0.0
+          for (k, w) in window.enumerated() {
+            sum += Double(rows[(start + k) * width + x]) * w
+          }
+          out[y * width + x] = Float(sum)
+        }
+      }
+      return out
+    }
+
+    let planeSize = self.width * self.height
+    var pixels: [Float] = []
+    pixels.reserveCapacity(colorChannels * width * height)
+    for channel in 0..<colorChannels {
+      pixels += resample(self.pixels[(channel * planeSize)..<((channel + 1) * planeSize)])
+    }
+    return Image(
+      width: width, height: height, colorChannels: colorChannels, pixels: pixels,
+      alpha: alpha.map { resample($0[...]) }, bitDepth: bitDepth, format: format)
+  }
+
+  /// Nearest neighbour: output pixel (x, y) takes input pixel
+  /// (⌊(x + ½)·inWidth/width⌋, ⌊(y + ½)·inHeight/height⌋).
+  func resizedNearest(width: Int, height: Int) -> Image {
+    let scaleX = Double(self.width) / Double(width)
+    let scaleY = Double(self.height) / Double(height)
+    let inWidth = self.width
+    let inHeight = self.height
+    return remapped(width: width, height: height) { x, y in
+      (
+        min(Int((Double(x) + 0.5) * scaleX), inWidth - 1),
+        min(Int((Double(y) + 0.5) * scaleY), inHeight - 1)
+      )
+    }
+  }
+}
