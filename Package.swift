@@ -30,6 +30,8 @@ let package = Package(
       dependencies: ["ImageIO", "Models", "Checkpoints", "Training", "Translation"]
     ),
     .executableTarget(name: "transmute", dependencies: ["TransmuteCLI"]),
+    .executableTarget(
+      name: "ConvolutionBench", dependencies: ["Kernels"], path: "bench/ConvolutionBench"),
 
     // Tests mirror the targets; fixtures live beside them, written by scripts/.
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], resources: [.copy("Fixtures")]),
