@@ -51,7 +51,8 @@ extension Command {
 public enum Transmute {
   /// Every command, in the order `transmute --help` lists them.
   public static let commands: [any Command.Type] = [
-    VersionCommand.self
+    InfoCommand.self,
+    VersionCommand.self,
   ]
 
   /// The version printed by `transmute version`.
