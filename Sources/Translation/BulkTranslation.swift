@@ -1,0 +1,184 @@
+/// Running a plan: decoding on one thread, the model on the calling thread, encoding on a third,
+/// joined by bounded queues so that at most a few images are in memory whatever the number of
+/// files. A bad file is reported and the run goes on.
+import Foundation
+import ImageIO
+import Tensors
+
+/// What happened to one planned file.
+public enum TranslationOutcome: Sendable, Equatable {
+  /// Written to its output; `seconds` from the start of decoding to the end of writing.
+  case translated(seconds: Double)
+  /// Left alone because its output already exists (`--skip-existing`).
+  case skipped
+  /// Not translated, for this reason (the path is the file's).
+  case failed(reason: String)
+}
+
+/// One planned file with its outcome, reported as soon as it is known.
+public struct TranslationEvent: Sendable {
+  /// The file's index in the plan.
+  public var index: Int
+  public var file: PlannedFile
+  public var outcome: TranslationOutcome
+}
+
+/// The end of a run: counts, and every failure with its reason in plan order.
+public struct TranslationSummary: Sendable, Equatable {
+  public var translated = 0
+  public var skipped = 0
+  /// `(input, reason)` for each failed file, in plan order.
+  public var failures: [(input: FilePath, reason: String)] = []
+
+  public var failed: Int { failures.count }
+
+  public static func == (lhs: TranslationSummary, rhs: TranslationSummary) -> Bool {
+    lhs.translated == rhs.translated && lhs.skipped == rhs.skipped
+      && lhs.failures.map(\.input) == rhs.failures.map(\.input)
+      && lhs.failures.map(\.reason) == rhs.failures.map(\.reason)
+  }
+
+  /// One line: `translated 12, skipped 3, failed 2`.
+  public var countsLine: String {
+    "translated \(translated), skipped \(skipped), failed \(failed)"
+  }
+}
+
+/// The reason of an error for a report that names the file separately.
+func reasonText(_ error: any Error) -> String {
+  if let error = error as? ImageIOError { return error.reason }
+  if let error = error as? TranslationError { return error.reason }
+  return String(describing: error)
+}
+
+/// Runs plans through a translator.
+public struct BulkTranslation {
+  public var translation: ImageTranslation
+
+  public init(translation: ImageTranslation) {
+    self.translation = translation
+  }
+
+  /// Translates every file of `plan` with `translator`, calling `onEvent` (from any thread, one
+  /// call at a time) as each file is done, and returns the summary.
+  public func run(
+    _ plan: TranslationPlan, with translator: some ImageTranslator,
+    onEvent: @escaping @Sendable (TranslationEvent) -> Void = { _ in }
+  ) -> TranslationSummary {
+    let translation = self.translation
+    let recorder = OutcomeRecorder(count: plan.files.count, onEvent: onEvent)
+    let toModel = BoundedQueue<Decoded>(capacity: translation.options.queueDepth)
+    let toEncoder = BoundedQueue<Translated>(capacity: translation.options.queueDepth)
+
+    // Decoding thread: skip, or decode and prepare, each file in plan order.
+    let decoder = Thread {
+      for (index, file) in plan.files.enumerated() {
+        let started = Date()
+        if translation.options.skipExisting && file.output.fileKind == .file {
+          recorder.record(index, file, .skipped)
+          continue
+        }
+        do {
+          let prepared = try translation.prepare(file.input, keepingSource: file.comparison != nil)
+          toModel.push(Decoded(index: index, file: file, prepared: prepared, started: started))
+        } catch {
+          recorder.record(index, file, .failed(reason: reasonText(error)))
+        }
+      }
+      toModel.close()
+    }
+
+    // Encoding thread: finish, write, compare.
+    let encoderDone = DispatchSemaphore(value: 0)
+    let encoder = Thread {
+      while let item = toEncoder.pop() {
+        do {
+          let image = translation.finish(item.output, item.prepared, format: item.file.format)
+          try makeFolders(item.file.output.parent)
+          try image.write(
+            to: item.file.output,
+            as: translation.encodeOptions(item.file.format, bitDepth: image.bitDepth))
+          if let comparison = item.file.comparison, let source = item.prepared.source {
+            try sideBySide(source, image).write(
+              to: comparison, as: translation.encodeOptions(item.file.format, bitDepth: 8))
+          }
+          recorder.record(
+            item.index, item.file, .translated(seconds: Date().timeIntervalSince(item.started)))
+        } catch {
+          recorder.record(item.index, item.file, .failed(reason: reasonText(error)))
+        }
+      }
+      encoderDone.signal()
+    }
+    decoder.start()
+    encoder.start()
+
+    // The model, on this thread.
+    while let item = toModel.pop() {
+      let output = translator.translate(item.prepared.tensor)
+      var prepared = item.prepared
+      prepared.tensor = Tensor(shape: [0], scalars: [])  // The input is no longer needed.
+      toEncoder.push(
+        Translated(
+          index: item.index, file: item.file, prepared: prepared, output: output,
+          started: item.started))
+    }
+    toEncoder.close()
+    encoderDone.wait()
+    return recorder.summary()
+  }
+}
+
+/// A prepared input on its way to the model.
+private struct Decoded: Sendable {
+  var index: Int
+  var file: PlannedFile
+  var prepared: PreparedImage
+  var started: Date
+}
+
+/// A model output on its way to the encoder.
+private struct Translated: Sendable {
+  var index: Int
+  var file: PlannedFile
+  var prepared: PreparedImage
+  var output: Tensor
+  var started: Date
+}
+
+/// Collects outcomes from the threads and forwards each as an event.
+private final class OutcomeRecorder: @unchecked Sendable {
+  private let lock = NSLock()
+  private var outcomes: [TranslationOutcome?]
+  private var inputs: [FilePath?]
+  private let onEvent: @Sendable (TranslationEvent) -> Void
+
+  init(count: Int, onEvent: @escaping @Sendable (TranslationEvent) -> Void) {
+    outcomes = Array(repeating: nil, count: count)
+    inputs = Array(repeating: nil, count: count)
+    self.onEvent = onEvent
+  }
+
+  func record(_ index: Int, _ file: PlannedFile, _ outcome: TranslationOutcome) {
+    lock.lock()
+    defer { lock.unlock() }
+    outcomes[index] = outcome
+    inputs[index] = file.input
+    onEvent(TranslationEvent(index: index, file: file, outcome: outcome))
+  }
+
+  func summary() -> TranslationSummary {
+    lock.lock()
+    defer { lock.unlock() }
+    var summary = TranslationSummary()
+    for (outcome, input) in zip(outcomes, inputs) {
+      switch outcome {
+      case .translated: summary.translated += 1
+      case .skipped: summary.skipped += 1
+      case .failed(let reason): summary.failures.append((input ?? FilePath(""), reason))
+      case nil: break
+      }
+    }
+    return summary
+  }
+}
