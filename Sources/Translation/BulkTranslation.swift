@@ -15,11 +15,12 @@ public enum TranslationOutcome: Sendable, Equatable {
   case failed(reason: String)
 }
 
-/// One planned file with its outcome, reported as soon as it is known.
+/// One input with its outcome, reported as soon as it is known.
 public struct TranslationEvent: Sendable {
-  /// The file's index in the plan.
-  public var index: Int
-  public var file: PlannedFile
+  /// The input file.
+  public var input: FilePath
+  /// Its output, nil for an entry the scan found unusable.
+  public var output: FilePath?
   public var outcome: TranslationOutcome
 }
 
@@ -31,6 +32,9 @@ public struct TranslationSummary: Sendable, Equatable {
   public var failures: [(input: FilePath, reason: String)] = []
 
   public var failed: Int { failures.count }
+
+  /// The exit status of a command that ran this: 0 when nothing failed, 1 otherwise.
+  public var exitStatus: Int32 { failures.isEmpty ? 0 : 1 }
 
   public static func == (lhs: TranslationSummary, rhs: TranslationSummary) -> Bool {
     lhs.translated == rhs.translated && lhs.skipped == rhs.skipped
@@ -66,7 +70,11 @@ public struct BulkTranslation {
     onEvent: @escaping @Sendable (TranslationEvent) -> Void = { _ in }
   ) -> TranslationSummary {
     let translation = self.translation
-    let recorder = OutcomeRecorder(count: plan.files.count, onEvent: onEvent)
+    let recorder = OutcomeRecorder(count: plan.problems.count + plan.files.count, onEvent: onEvent)
+    for (index, problem) in plan.problems.enumerated() {
+      recorder.record(index, problem.path, nil, .failed(reason: problem.reason))
+    }
+    let first = plan.problems.count
     let toModel = BoundedQueue<Decoded>(capacity: translation.options.queueDepth)
     let toEncoder = BoundedQueue<Translated>(capacity: translation.options.queueDepth)
 
@@ -75,14 +83,16 @@ public struct BulkTranslation {
       for (index, file) in plan.files.enumerated() {
         let started = Date()
         if translation.options.skipExisting && file.output.fileKind == .file {
-          recorder.record(index, file, .skipped)
+          recorder.record(first + index, file.input, file.output, .skipped)
           continue
         }
         do {
           let prepared = try translation.prepare(file.input, keepingSource: file.comparison != nil)
-          toModel.push(Decoded(index: index, file: file, prepared: prepared, started: started))
+          toModel.push(
+            Decoded(index: first + index, file: file, prepared: prepared, started: started))
         } catch {
-          recorder.record(index, file, .failed(reason: reasonText(error)))
+          recorder.record(
+            first + index, file.input, file.output, .failed(reason: reasonText(error)))
         }
       }
       toModel.close()
@@ -103,9 +113,11 @@ public struct BulkTranslation {
               to: comparison, as: translation.encodeOptions(item.file.format, bitDepth: 8))
           }
           recorder.record(
-            item.index, item.file, .translated(seconds: Date().timeIntervalSince(item.started)))
+            item.index, item.file.input, item.file.output,
+            .translated(seconds: Date().timeIntervalSince(item.started)))
         } catch {
-          recorder.record(item.index, item.file, .failed(reason: reasonText(error)))
+          recorder.record(
+            item.index, item.file.input, item.file.output, .failed(reason: reasonText(error)))
         }
       }
       encoderDone.signal()
@@ -159,12 +171,14 @@ private final class OutcomeRecorder: @unchecked Sendable {
     self.onEvent = onEvent
   }
 
-  func record(_ index: Int, _ file: PlannedFile, _ outcome: TranslationOutcome) {
+  func record(
+    _ index: Int, _ input: FilePath, _ output: FilePath?, _ outcome: TranslationOutcome
+  ) {
     lock.lock()
     defer { lock.unlock() }
     outcomes[index] = outcome
-    inputs[index] = file.input
-    onEvent(TranslationEvent(index: index, file: file, outcome: outcome))
+    inputs[index] = input
+    onEvent(TranslationEvent(input: input, output: output, outcome: outcome))
   }
 
   func summary() -> TranslationSummary {

@@ -75,9 +75,10 @@ extension FilePath {
     withCString { path -> FilePath? in
       guard let resolved = realpath(path, nil) else { return nil }
       defer { free(resolved) }
-      return FilePath(bytes: UnsafeBufferPointer(start: resolved, count: strlen(resolved)).map {
-        UInt8(bitPattern: $0)
-      })
+      return FilePath(
+        bytes: UnsafeBufferPointer(start: resolved, count: strlen(resolved)).map {
+          UInt8(bitPattern: $0)
+        })
     }
   }
 

@@ -36,7 +36,8 @@ public struct TranslationOptions: Sendable, Equatable {
     keepGrey: Bool = false, skipExisting: Bool = false, decodeLimits: DecodeLimits = .init(),
     memoryLimitBytes: Int = 8 << 30, queueDepth: Int = 2
   ) {
-    precondition((1...100).contains(jpegQuality), "JPEG quality must be 1...100, got \(jpegQuality)")
+    precondition(
+      (1...100).contains(jpegQuality), "JPEG quality must be 1...100, got \(jpegQuality)")
     precondition(memoryLimitBytes > 0, "memory limit must be positive, got \(memoryLimitBytes)")
     precondition(queueDepth >= 1, "queue depth must be at least 1, got \(queueDepth)")
     if case .square(let side) = resizing { precondition(side >= 1, "--size \(side) < 1") }

@@ -1,6 +1,7 @@
 /// Planning a run before any work: which input goes to which output file, in which format, and
 /// the safety checks that keep inputs untouched (no output on an input, no two inputs on one
 /// output, no outputs where a later scan of the input tree would pick them up again).
+import CImageCodecs
 import Foundation
 import ImageIO
 
@@ -18,16 +19,19 @@ extension ImageFormat {
   }
 
   /// The format of the file at `path` from its first bytes, or nil when it is neither PNG nor
-  /// JPEG or cannot be read (decoding reports why later).
+  /// JPEG or cannot be read (decoding says why later).
   public static func sniffed(at path: FilePath) -> ImageFormat? {
-    let descriptor = path.withCString { open($0, O_RDONLY) }
+    let descriptor = path.withCString { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
     var head = [UInt8](repeating: 0, count: 8)
     let count = head.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 8) }
-    if count >= 8 && head == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return .png }
-    if count >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF { return .jpeg }
-    return nil
+    guard count > 0 else { return nil }
+    switch tm_detect_format(head, count) {
+    case Int32(TM_FORMAT_PNG): return .png
+    case Int32(TM_FORMAT_JPEG): return .jpeg
+    default: return nil
+    }
   }
 }
 
@@ -51,9 +55,12 @@ public struct PlannedFile: Sendable, Equatable {
 /// Every input of a run with its output, checked before any work starts.
 public struct TranslationPlan: Sendable {
   /// The files to translate, in scan order.
-  public let files: [PlannedFile]
+  public var files: [PlannedFile]
   /// What the user should know about the plan: renamed outputs, inputs left out.
-  public let notes: [String]
+  public var notes: [String]
+  /// Entries the scan found unusable (dangling links, special files named like images,
+  /// folders that cannot be listed): each counts as a failed file of the run.
+  public var problems: [ScanProblem] = []
 }
 
 /// What a plan cannot allow, found before any file is read or written.
@@ -68,6 +75,8 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
   case extensionContradictsFormat(output: FilePath, format: ImageFormat)
   /// An output would be written where a folder is.
   case outputIsFolder(FilePath)
+  /// The input does not exist or cannot be used.
+  case unusableInput(FilePath, reason: String)
 
   public var description: String {
     switch self {
@@ -85,6 +94,8 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
         + "\(format.outputExtension) asks; rename it or drop --format"
     case .outputIsFolder(let output):
       return "the output \(output) is an existing folder, not a file"
+    case .unusableInput(let input, let reason):
+      return "the input \(input) cannot be used: \(reason)"
     }
   }
 }
@@ -110,6 +121,47 @@ public enum TranslationPlanner {
     case folder(FilePath)
     /// Write the only input's result to this file.
     case file(FilePath)
+  }
+
+  /// Plans the translation of `input` (a file or a folder scanned recursively) into `output`:
+  /// a folder for a folder input; for a file input a file, or a folder when it exists as one
+  /// or is written with a trailing `/`.
+  public static func plan(
+    input: FilePath, output: FilePath, format: ImageFormat?, compare: Bool = false
+  ) throws(PlanError) -> TranslationPlan {
+    let inputKind = input.fileKind
+    guard let inputKind, inputKind != .danglingLink else {
+      throw .unusableInput(
+        input,
+        reason: inputKind == .danglingLink
+          ? "dangling symbolic link (its target does not exist)" : "no such file or folder")
+    }
+    let scan = scanImageFiles(in: input)
+
+    if inputKind == .folder {
+      if output.fileKind == .file {
+        throw .outputIsFileForFolderInput(input: input, output: output)
+      }
+      let prefix = input.bytes.last == UInt8(ascii: "/") ? input.bytes : input.bytes + [47]
+      let files = scan.images.map { path in
+        InputFile(
+          path: path,
+          relativePath: path.bytes.starts(with: prefix)
+            ? FilePath(bytes: path.bytes.dropFirst(prefix.count)) : path.lastComponent)
+      }
+      var plan = try plan(
+        inputs: files, inputRoot: input, destination: .folder(output), format: format,
+        compare: compare)
+      plan.problems = scan.problems
+      return plan
+    }
+
+    if let problem = scan.problems.first { throw .unusableInput(input, reason: problem.reason) }
+    let file = InputFile(path: input, relativePath: input.lastComponent)
+    let toFolder = output.fileKind == .folder || output.bytes.last == UInt8(ascii: "/")
+    return try plan(
+      inputs: [file], inputRoot: input, destination: toFolder ? .folder(output) : .file(output),
+      format: format, compare: compare)
   }
 
   /// Plans a run.
@@ -206,7 +258,8 @@ public enum TranslationPlanner {
     for index in outputs.indices where !keepers.contains(index) {
       let original = outputs[index]
       let base = original.parent.appending(inputs[index].path.lastComponent)
-      outputs[index] = freeName(base: base, suffix: "." + formats[index].outputExtension, taken: &taken)
+      outputs[index] = freeName(
+        base: base, suffix: "." + formats[index].outputExtension, taken: &taken)
       isRenamed[index] = true
       notes.append(
         "\(inputs[index].relativePath) is written to \(outputs[index]) because another input "

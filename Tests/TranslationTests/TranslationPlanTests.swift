@@ -1,0 +1,116 @@
+import Foundation
+import ImageIO
+import Testing
+
+@testable import Translation
+
+/// A folder with empty files at `names` (relative paths), for planning tests that never decode.
+func folderWithFiles(_ names: [String]) throws -> FilePath {
+  let root = temporaryFolder().appending("in")
+  for name in names {
+    let path = root.appending(FilePath(name))
+    try FileManager.default.createDirectory(
+      atPath: path.parent.description, withIntermediateDirectories: true)
+    // A PNG signature, so that the scan and the format sniffing see an image.
+    try writeAtomically([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], to: path)
+  }
+  return root
+}
+
+@Test func outputsMirrorTheTreeAndTakeTheFormatsExtension() throws {
+  let root = try folderWithFiles(["a.png", "sub/b.PNG", "sub/deep/c.png"])
+  let out = root.parent.appending("out")
+  let same = try TranslationPlanner.plan(input: root, output: out, format: nil)
+  #expect(
+    same.files.map(\.output) == ["a.png", "sub/b.PNG", "sub/deep/c.png"].map { out.appending($0) })
+  #expect(same.files.map(\.relativePath) == ["a.png", "sub/b.PNG", "sub/deep/c.png"])
+
+  let jpeg = try TranslationPlanner.plan(input: root, output: out, format: .jpeg)
+  #expect(
+    jpeg.files.map(\.output) == ["a.jpg", "sub/b.jpg", "sub/deep/c.jpg"].map { out.appending($0) })
+  #expect(jpeg.files.allSatisfy { $0.format == .jpeg && !$0.isRenamed })
+  #expect(jpeg.notes.isEmpty)
+}
+
+@Test func twoInputsMeetingOnOneOutputGetDistinctNames() throws {
+  let root = try folderWithFiles(["photo.jpg", "photo.png", "photo.jpg.png"])
+  let out = root.parent.appending("out")
+  let plan = try TranslationPlanner.plan(input: root, output: out, format: .png)
+  let outputs = Dictionary(uniqueKeysWithValues: plan.files.map { ($0.relativePath, $0.output) })
+  // photo.png keeps its name; photo.jpg would be written under its own full name, but that
+  // is photo.jpg.png's output, so it gets a number.
+  #expect(outputs["photo.png"] == out.appending("photo.png"))
+  #expect(outputs["photo.jpg.png"] == out.appending("photo.jpg.png"))
+  #expect(outputs["photo.jpg"] == out.appending("photo.jpg-2.png"))
+  #expect(Set(outputs.values).count == plan.files.count)
+  #expect(plan.files.filter(\.isRenamed).map(\.relativePath) == ["photo.jpg"])
+  #expect(plan.notes.count == 1 && plan.notes[0].contains("photo.jpg-2.png"))
+}
+
+@Test func anOutputOnAnInputIsRefused() throws {
+  let root = try folderWithFiles(["a.png", "b.jpg"])
+  #expect(throws: PlanError.outputFolderIsInputFolder(root)) {
+    try TranslationPlanner.plan(input: root, output: root, format: nil)
+  }
+  // The same folder spelt differently.
+  let spelt = root.appending("../in/.")
+  #expect(throws: PlanError.outputFolderIsInputFolder(spelt)) {
+    try TranslationPlanner.plan(input: root, output: spelt, format: nil)
+  }
+  let file = root.appending("a.png")
+  #expect(throws: PlanError.outputIsInput(input: file, output: file)) {
+    try TranslationPlanner.plan(input: file, output: file, format: nil)
+  }
+  // Through a link to the input's folder.
+  let link = root.parent.appending("link")
+  #expect(link.withCString { symlink(root.description, $0) } == 0)
+  #expect(throws: PlanError.outputIsInput(input: file, output: link.appending("a.png"))) {
+    try TranslationPlanner.plan(input: file, output: link.appending("a.png"), format: nil)
+  }
+}
+
+@Test func anOutputFolderInsideTheInputIsNotRescanned() throws {
+  let root = try folderWithFiles(["a.png", "results/a.png", "results/old/b.png"])
+  let plan = try TranslationPlanner.plan(
+    input: root, output: root.appending("results"), format: nil)
+  #expect(plan.files.map(\.relativePath) == ["a.png"])
+  #expect(plan.files.map(\.output) == [root.appending("results/a.png")])
+  #expect(plan.notes.count == 1 && plan.notes[0].contains("2 image(s)"))
+}
+
+@Test func singleFilesGoToAFileOrIntoAFolder() throws {
+  let root = try folderWithFiles(["photo.png"])
+  let input = root.appending("photo.png")
+  let toFile = try TranslationPlanner.plan(
+    input: input, output: root.appending("x.jpg"), format: nil)
+  #expect(toFile.files.map(\.output) == [root.appending("x.jpg")])
+  #expect(toFile.files.map(\.format) == [.jpeg])
+
+  let folder = root.parent.appending("results/")
+  let toFolder = try TranslationPlanner.plan(input: input, output: folder, format: .jpeg)
+  #expect(toFolder.files.map(\.output) == [folder.appending("photo.jpg")])
+
+  #expect(
+    throws: PlanError.extensionContradictsFormat(output: root.appending("x.jpg"), format: .png)
+  ) {
+    try TranslationPlanner.plan(input: input, output: root.appending("x.jpg"), format: .png)
+  }
+  #expect(throws: PlanError.outputIsFileForFolderInput(input: root, output: input)) {
+    try TranslationPlanner.plan(input: root, output: input, format: nil)
+  }
+  let missing = root.appending("missing.png")
+  #expect(throws: PlanError.unusableInput(missing, reason: "no such file or folder")) {
+    try TranslationPlanner.plan(input: missing, output: folder, format: nil)
+  }
+}
+
+@Test func renamingKeepsFittingExtensionsAndReplacesOthers() {
+  #expect(TranslationPlanner.renamed("a/Photo.JPEG", to: .jpeg) == "a/Photo.JPEG")
+  #expect(TranslationPlanner.renamed("a/Photo.JPEG", to: .png) == "a/Photo.png")
+  #expect(TranslationPlanner.renamed("scan", to: .png) == "scan.png")
+  #expect(TranslationPlanner.renamed("x/scan.data", to: .jpeg) == "x/scan.data.jpg")
+  let latin1 = FilePath(bytes: [0x63, 0xE9, 0x2E, 0x6A, 0x70, 0x67])  // "cé.jpg" in Latin-1
+  #expect(
+    TranslationPlanner.renamed(latin1, to: .png)
+      == FilePath(bytes: [0x63, 0xE9, 0x2E, 0x70, 0x6E, 0x67]))
+}
