@@ -3,18 +3,6 @@ import Testing
 
 @testable import ImageIO
 
-/// `<package root>/../shared`, where the conformance images live.
-let sharedFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-  .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-  .appendingPathComponent("shared")
-
-/// A fresh empty folder for one test.
-func temporaryFolder() -> FilePath {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-    "ImageIOTests-\(UUID().uuidString)")
-  try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return FilePath(url)
-}
 
 @Test func decodesAnRGBPNGAndAJPEG() throws {
   let png = try Image(
