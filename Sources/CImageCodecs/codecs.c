@@ -24,11 +24,11 @@ static int not_an_image(tm_info *info) {
   return TM_ERROR_NOT_IMAGE;
 }
 
-int tm_read_info(const uint8_t *data, size_t size, tm_info *info) {
+int tm_read_info(const uint8_t *data, size_t size, int strict, tm_info *info) {
   memset(info, 0, sizeof *info);
   switch (tm_detect_format(data, size)) {
   case TM_FORMAT_PNG: return tm_png_decode(data, size, info, NULL, 0);
-  case TM_FORMAT_JPEG: return tm_jpeg_decode(data, size, 1, info, NULL, 0);
+  case TM_FORMAT_JPEG: return tm_jpeg_decode(data, size, strict, info, NULL, 0);
   default: return not_an_image(info);
   }
 }

@@ -64,7 +64,7 @@ public struct ImageInfo: Sendable, Equatable {
   public init(contentsOf path: FilePath) throws(ImageIOError) {
     let bytes = try readImageFile(path)
     var raw = tm_info()
-    let status = bytes.withUnsafeBufferPointer { tm_read_info($0.baseAddress, $0.count, &raw) }
+    let status = bytes.withUnsafeBufferPointer { tm_read_info($0.baseAddress, $0.count, 1, &raw) }
     try check(status, raw, path: path, bytes: bytes)
     self.init(raw)
   }
@@ -133,7 +133,10 @@ extension Image {
   {
     // 1. Header and limits.
     var raw = tm_info()
-    var status = bytes.withUnsafeBufferPointer { tm_read_info($0.baseAddress, $0.count, &raw) }
+    let strict: Int32 = limits.strictJPEG ? 1 : 0
+    var status = bytes.withUnsafeBufferPointer {
+      tm_read_info($0.baseAddress, $0.count, strict, &raw)
+    }
     try check(status, raw, path: path, bytes: bytes)
     let info = ImageInfo(raw)
     guard info.storedWidth > 0, info.storedHeight > 0 else {
@@ -156,7 +159,6 @@ extension Image {
     let bytesPerSample = Int(raw.bit_depth) / 8
     let capacity = info.storedWidth * info.storedHeight * channels * bytesPerSample
     var interleaved = [UInt8](repeating: 0, count: capacity)
-    let strict: Int32 = limits.strictJPEG ? 1 : 0
     status = bytes.withUnsafeBufferPointer { data in
       interleaved.withUnsafeMutableBufferPointer { pixels in
         tm_decode(data.baseAddress, data.count, strict, &raw, pixels.baseAddress, capacity)

@@ -3,7 +3,6 @@ import Testing
 
 @testable import ImageIO
 
-
 @Test func decodesAnRGBPNGAndAJPEG() throws {
   let png = try Image(
     contentsOf: sharedFolder.appendingPathComponent("conformance/pngsuite/basn2c08.png"))

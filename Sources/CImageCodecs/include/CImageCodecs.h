@@ -80,8 +80,9 @@ typedef struct {
 /// Which format the data's signature says: TM_FORMAT_PNG, TM_FORMAT_JPEG or TM_FORMAT_UNKNOWN.
 int tm_detect_format(const uint8_t *data, size_t size);
 
-/// Reads the header of a PNG or JPEG held in memory into `info` without decoding pixels.
-int tm_read_info(const uint8_t *data, size_t size, tm_info *info);
+/// Reads the header of a PNG or JPEG held in memory into `info` without decoding pixels. When
+/// `strict` is non-zero, libjpeg warnings in the header are errors.
+int tm_read_info(const uint8_t *data, size_t size, int strict, tm_info *info);
 
 /// Decodes the whole image into `pixels` (interleaved rows, `width * channels * bit_depth / 8`
 /// bytes each, top row first). `info` is filled as by `tm_read_info`; `capacity` must be at
