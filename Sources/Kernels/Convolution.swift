@@ -53,13 +53,19 @@ public enum Convolution {
 }
 
 /// The three sgemm-based passes over a plain convolution geometry, shared by `Convolution`
-/// and `TransposedConvolution` (whose forward pass is a convolution's input gradient).
+/// and `TransposedConvolution` (whose forward pass is a convolution's input gradient). 3×3
+/// stride-1 geometries with enough channels go to `Winograd`; everything else (and those too,
+/// with `allowWinograd: false`, which the tests use) to banded im2col.
 enum ConvolutionCore {
   /// `output [N, Cout, outH, outW] = weight [Cout, K] × columns [K, band]`, no bias.
   static func forward(
     _ g: ConvolutionGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-    output: UnsafeMutablePointer<Float>
+    output: UnsafeMutablePointer<Float>, allowWinograd: Bool = true
   ) {
+    if allowWinograd && Winograd.supports(g) {
+      Winograd.forward(g, input: input, weight: weight, output: output)
+      return
+    }
     ComputeThreads.prepareBLAS()
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
@@ -97,8 +103,14 @@ enum ConvolutionCore {
   /// `inputGradient [N, Cin, H, W] = col2im(weightᵀ [K, Cout] × outputGradient [Cout, band])`.
   static func backwardInput(
     _ g: ConvolutionGeometry, outputGradient: UnsafePointer<Float>,
-    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>
+    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>,
+    allowWinograd: Bool = true
   ) {
+    if allowWinograd && Winograd.supports(g) {
+      Winograd.backwardInput(
+        g, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient)
+      return
+    }
     ComputeThreads.prepareBLAS()
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
@@ -137,8 +149,13 @@ enum ConvolutionCore {
   /// `weightGradient [Cout, K] = Σ outputGradient [Cout, band] × columns [K, band]ᵀ`.
   static func backwardWeight(
     _ g: ConvolutionGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
-    weightGradient: UnsafeMutablePointer<Float>
+    weightGradient: UnsafeMutablePointer<Float>, allowWinograd: Bool = true
   ) {
+    if allowWinograd && Winograd.supports(g) {
+      Winograd.backwardWeight(
+        g, input: input, outputGradient: outputGradient, weightGradient: weightGradient)
+      return
+    }
     ComputeThreads.prepareBLAS()
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth

@@ -80,6 +80,28 @@ struct ConvolutionPasses: Sendable {
       Convolution.backwardWeight(
         $0, input: $1, outputGradient: $2, weightGradient: $3, biasGradient: $4)
     })
+  static let im2col = ConvolutionPasses(
+    forward: { g, input, weight, bias, output in
+      ConvolutionCore.forward(g, input: input, weight: weight, output: output, allowWinograd: false)
+      if let bias {
+        ConvolutionCore.addBias(
+          bias, to: output, batch: g.batch, g.outChannels, g.outHeight * g.outWidth)
+      }
+    },
+    backwardInput: {
+      ConvolutionCore.backwardInput(
+        $0, outputGradient: $1, weight: $2, inputGradient: $3, allowWinograd: false)
+    },
+    backwardWeight: { g, input, outputGradient, weightGradient, biasGradient in
+      ConvolutionCore.backwardWeight(
+        g, input: input, outputGradient: outputGradient, weightGradient: weightGradient,
+        allowWinograd: false)
+      if let biasGradient {
+        ConvolutionCore.sumPlanes(
+          outputGradient, into: biasGradient, batch: g.batch, g.outChannels,
+          g.outHeight * g.outWidth)
+      }
+    })
   static let reference = ConvolutionPasses(
     forward: { ReferenceConvolution.forward($0, input: $1, weight: $2, bias: $3, output: $4) },
     backwardInput: {
@@ -130,7 +152,8 @@ struct ConvolutionPasses: Sendable {
 
 /// Runs `fast` and `reference` on the same random data and compares all four results.
 func compare(
-  _ g: ConvolutionGeometry, fast: ConvolutionPasses, reference: ConvolutionPasses, seed: UInt64
+  _ g: ConvolutionGeometry, fast: ConvolutionPasses, reference: ConvolutionPasses, seed: UInt64,
+  tolerance: Float = 1e-4
 ) {
   var random = TestRandom(seed: seed)
   let input = random.uniform(g.inputCount)
@@ -142,15 +165,15 @@ func compare(
   let expected = reference.run(
     g, input: input, weight: weight, bias: bias, outputGradient: outputGradient)
   let name = "\(g)"
-  expectClose(actual.output, expected.output, rtol: 1e-4, atol: 1e-4, "output of \(name)")
+  expectClose(actual.output, expected.output, rtol: tolerance, atol: tolerance, "output of \(name)")
   expectClose(
-    actual.inputGradient, expected.inputGradient, rtol: 1e-4, atol: 1e-4,
+    actual.inputGradient, expected.inputGradient, rtol: tolerance, atol: tolerance,
     "input gradient of \(name)")
   expectClose(
-    actual.weightGradient, expected.weightGradient, rtol: 1e-4, atol: 1e-4,
+    actual.weightGradient, expected.weightGradient, rtol: tolerance, atol: tolerance,
     "weight gradient of \(name)")
   expectClose(
-    actual.biasGradient, expected.biasGradient, rtol: 1e-4, atol: 1e-4,
+    actual.biasGradient, expected.biasGradient, rtol: tolerance, atol: tolerance,
     "bias gradient of \(name)")
 }
 
@@ -203,4 +226,64 @@ func threadBudget() {
   #expect(ComputeThreads.threadCount == 1)
   ComputeThreads.setThreadCount(original)
   #expect(ComputeThreads.threadCount == original)
+}
+
+/// 3×3 stride-1 geometries for the Winograd path: odd sizes (partial tiles), padding 0, 1 and
+/// 2, channel counts that are not multiples of 8, a batch of 2, several bands of tile rows.
+let winogradGeometries: [ConvolutionGeometry] = [
+  ConvolutionGeometry(
+    batch: 1, inChannels: 16, outChannels: 16, height: 8, width: 8, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 2, inChannels: 19, outChannels: 21, height: 11, width: 13, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 24, outChannels: 17, height: 15, width: 10, kernelHeight: 3,
+    kernelWidth: 3),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 17, outChannels: 32, height: 9, width: 7, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 2, paddingX: 2),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 64, outChannels: 40, height: 18, width: 18, kernelHeight: 3,
+    kernelWidth: 3),
+]
+
+@Test("Winograd F(4,3) is chosen for 3×3 stride-1 and not for others")
+func winogradSelection() {
+  #expect(winogradGeometries.allSatisfy(Winograd.supports))
+  #expect(!plainGeometries.contains(where: Winograd.supports))
+  // Many tile rows of many channels: the band is smaller than the image.
+  let large = ConvolutionGeometry(
+    batch: 1, inChannels: 256, outChannels: 256, height: 402, width: 402, kernelHeight: 3,
+    kernelWidth: 3)
+  let tiling = Winograd.Tiling(large)
+  #expect(tiling.bandTileRows < tiling.tilesY)
+  #expect(
+    tiling.transformedCount(256) <= 36 * 256 * 8 * ((tiling.tilesX * tiling.bandTileRows + 7) / 8))
+}
+
+@Test(
+  "Winograd convolution matches the nested-loop reference", arguments: winogradGeometries.indices)
+func winogradMatchesReference(index: Int) {
+  compare(
+    winogradGeometries[index], fast: .fast, reference: .reference, seed: UInt64(30 + index),
+    tolerance: 2e-4)
+}
+
+@Test(
+  "im2col handles 3×3 stride-1 geometries too (the fallback beside Winograd)",
+  arguments: winogradGeometries.indices)
+func im2colMatchesReferenceOnWinogradShapes(index: Int) {
+  compare(
+    winogradGeometries[index], fast: .im2col, reference: .reference, seed: UInt64(40 + index))
+}
+
+@Test("Winograd works in bands of tile rows")
+func winogradBands() {
+  let g = ConvolutionGeometry(
+    batch: 1, inChannels: 16, outChannels: 16, height: 30, width: 22, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1)
+  let banded = Winograd.Tiling(g, budget: 36 * 16 * 6 * 2)
+  #expect(banded.bandTileRows == 2 && banded.tilesY == 8)
+  compare(g, fast: .fast, reference: .reference, seed: 50, tolerance: 2e-4)
 }
