@@ -10,6 +10,7 @@ let package = Package(
   targets: [
     // C libraries from Debian, reached through module maps and a small shim.
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas"),
+    .systemLibrary(name: "CZip", path: "Sources/CZip", pkgConfig: "libzip"),
     .target(
       name: "CImageCodecs",
       path: "Sources/CImageCodecs",
@@ -21,7 +22,7 @@ let package = Package(
     .target(name: "Tensors", dependencies: ["Kernels"]),
     .target(name: "ImageIO", dependencies: ["CImageCodecs", "Tensors"]),
     .target(name: "NeuralNet", dependencies: ["Tensors"]),
-    .target(name: "Checkpoints", dependencies: ["Tensors"]),
+    .target(name: "Checkpoints", dependencies: ["Tensors", "CZip"]),
     .target(name: "Models", dependencies: ["NeuralNet", "Checkpoints"]),
     .target(name: "Training", dependencies: ["Models", "Checkpoints", "ImageIO"]),
     .target(name: "Translation", dependencies: ["Models", "Checkpoints", "ImageIO"]),

@@ -3,20 +3,26 @@
 
     python3 scripts/make_checkpoint_fixtures.py              # rewrite the fixtures (seed 0)
     python3 scripts/make_checkpoint_fixtures.py verify-safetensors FILE EXPECTED.json [F32|F16]
+    python3 scripts/make_checkpoint_fixtures.py verify-pth FILE REFERENCE.safetensors BLOCKS NGF
+        [--dropout] [--half]   # torch.load(weights_only=True), then load into the generator
 
 Needs torch, numpy and safetensors. Every random value comes from torch.manual_seed(0) or
 numpy's default_rng(0), so running the script again gives the same files.
 """
 
 import argparse
+import collections
+import functools
 import json
+import os
 import pathlib
 import sys
 
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
+from torch import nn
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "CheckpointsTests" / "Fixtures"
 
@@ -73,7 +79,8 @@ def make_rounding():
                       1.0 + 3 * 2.0 ** -11, 1.0 + 2.0 ** -8, 1.0 + 3 * 2.0 ** -8,
                       float("inf"), float("-inf"), 3.4e38, 1e-40], dtype=np.float32)
     inputs = np.concatenate(values + [edges])
-    halves = inputs.astype(np.float16).view(np.uint16)
+    with np.errstate(over="ignore"):  # overflow to infinity is what the test expects
+        halves = inputs.astype(np.float16).view(np.uint16)
     bfloats = torch.from_numpy(inputs).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
     write_json("half_rounding.json", {
         "inputs": [int(b) for b in inputs.view(np.uint32)],
@@ -111,6 +118,157 @@ def verify_safetensors(path, expected_path, dtype):
     return 1 if problems else 0
 
 
+# ---- the reference's ResNet generator, written out here --------------------------------------
+
+class ResnetBlock(nn.Module):
+    """Two reflection-padded 3x3 convolutions with norm, ReLU between, optional dropout 0.5
+    after the ReLU, and the input added to the result (the reference's block layout)."""
+
+    def __init__(self, channels, dropout):
+        super().__init__()
+        norm = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+        layers = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=True),
+                  norm(channels), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=True),
+                   norm(channels)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """The reference's generator with instance norm: the same modules at the same indices of
+    one `model` Sequential, so that state_dict keys match (model.1.weight, model.10.conv_block.1…)."""
+
+    def __init__(self, input_nc, output_nc, ngf, n_blocks, dropout):
+        super().__init__()
+        norm = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=True), norm(ngf),
+                  nn.ReLU(True)]
+        for power in range(2):
+            width = ngf * 2 ** power
+            layers += [nn.Conv2d(width, width * 2, 3, stride=2, padding=1, bias=True),
+                       norm(width * 2), nn.ReLU(True)]
+        layers += [ResnetBlock(ngf * 4, dropout) for _ in range(n_blocks)]
+        for power in (2, 1):
+            width = ngf * 2 ** power
+            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1,
+                                          output_padding=1, bias=True),
+                       norm(width // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+# The generators the tests import: (name, blocks, dropout, storage dtype).
+GENERATORS = [("resnet9", 9, False, torch.float32), ("resnet9_dropout", 9, True, torch.float32),
+              ("resnet6", 6, False, torch.float32), ("resnet6_dropout", 6, True, torch.float16)]
+NGF = 2
+
+
+def make_generators():
+    """Each generator with random weights in both torch.save formats and as safetensors, with an
+    input image and torch's output for it (eval mode, float32 weights as stored)."""
+    for index, (name, blocks, dropout, dtype) in enumerate(GENERATORS):
+        torch.manual_seed(index)
+        net = ResnetGenerator(3, 3, NGF, blocks, dropout)
+        with torch.no_grad():
+            for parameter in net.parameters():
+                parameter.add_(torch.randn_like(parameter) * 0.05)
+        state = collections.OrderedDict(
+            (key, value.to(dtype)) for key, value in net.state_dict().items())
+        torch.save(state, FIXTURES / f"{name}.pth")
+        torch.save(state, FIXTURES / f"{name}_legacy.pth", _use_new_zipfile_serialization=False)
+        save_file({key: value.float() for key, value in state.items()},
+                  str(FIXTURES / f"{name}.safetensors"), metadata={"blocks": str(blocks)})
+
+        net.load_state_dict({key: value.float() for key, value in state.items()})
+        net.eval()
+        image = torch.rand(1, 3, 12, 16) * 2 - 1
+        with torch.no_grad():
+            output = net(image)
+        save_file({"input": image, "output": output.contiguous()},
+                  str(FIXTURES / f"{name}_io.safetensors"))
+
+
+def make_views():
+    """Tensors that are views (offsets, strides, shared storages), in both formats, with their
+    contiguous values; an old-style file (DataParallel's module. prefix and the running
+    statistics that instance norms kept before PyTorch 0.4); pickles that ask for a forbidden
+    global."""
+    torch.manual_seed(10)
+    base = torch.randn(6, 5)
+    views = collections.OrderedDict([
+        ("sliced", base[2:5, 1:4]),
+        ("transposed", base.t()),
+        ("strided", base[::2, ::3]),
+        ("whole", base),
+        ("half", torch.randn(3, 4).half().t()),
+        ("scalar", torch.tensor(2.5)),
+        ("expanded_row", base[3]),
+    ])
+    torch.save(views, FIXTURES / "views.pth")
+    torch.save(views, FIXTURES / "views_legacy.pth", _use_new_zipfile_serialization=False)
+    save_file({key: value.float().clone().contiguous() for key, value in views.items()},
+              str(FIXTURES / "views_expected.safetensors"))
+
+    torch.manual_seed(2)
+    net = ResnetGenerator(3, 3, NGF, 6, False)
+    old = collections.OrderedDict()
+    for key, value in net.state_dict().items():
+        old["module." + key] = value
+    # Where the 6-block generator's instance norms sit, with their channel counts.
+    norms = {"model.2": NGF, "model.5": 2 * NGF, "model.8": 4 * NGF, "model.17": 2 * NGF,
+             "model.20": NGF}
+    for block in range(6):
+        for index in (2, 6):
+            norms[f"model.{10 + block}.conv_block.{index}"] = 4 * NGF
+    for norm, channels in norms.items():
+        old[f"module.{norm}.running_mean"] = torch.zeros(channels)
+        old[f"module.{norm}.running_var"] = torch.ones(channels)
+        old[f"module.{norm}.num_batches_tracked"] = torch.tensor(0)
+    torch.save(old, FIXTURES / "old_dataparallel_legacy.pth", _use_new_zipfile_serialization=False)
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("echo this should never run",))
+
+    forbidden = {"model.1.weight": torch.zeros(1), "payload": Payload()}
+    torch.save(forbidden, FIXTURES / "forbidden.pth")
+    torch.save(forbidden, FIXTURES / "forbidden_legacy.pth", _use_new_zipfile_serialization=False)
+
+
+def verify_pth(path, reference_path, blocks, ngf, dropout, half):
+    """Loads a .pth Transmute wrote with weights_only=True, compares it with the reference
+    tensors, and loads it into the reference generator; exit status 1 if anything differs."""
+    state = torch.load(path, weights_only=True)
+    reference = load_file(reference_path)
+    problems = []
+    if not isinstance(state, collections.OrderedDict):
+        problems.append(f"loaded a {type(state).__name__}, not an OrderedDict")
+    if list(state) != list(ResnetGenerator(3, 3, ngf, blocks, dropout).state_dict()):
+        problems.append("keys are not in the reference's order")
+    for key, value in reference.items():
+        want = value.half() if half else value
+        got = state.get(key)
+        if got is None or got.dtype != want.dtype or not torch.equal(got, want):
+            problems.append(f"{key}: {None if got is None else (got.dtype, tuple(got.shape))}"
+                            f" differs from the reference {(want.dtype, tuple(want.shape))}")
+    net = ResnetGenerator(3, 3, ngf, blocks, dropout)
+    try:
+        net.load_state_dict({key: value.float() for key, value in state.items()}, strict=True)
+    except RuntimeError as error:
+        problems.append(f"load_state_dict: {error}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
@@ -118,12 +276,24 @@ def main():
     check.add_argument("file")
     check.add_argument("expected")
     check.add_argument("dtype", nargs="?", default="F32", choices=["F32", "F16"])
+    check_pth = commands.add_parser("verify-pth")
+    check_pth.add_argument("file")
+    check_pth.add_argument("reference")
+    check_pth.add_argument("blocks", type=int)
+    check_pth.add_argument("ngf", type=int)
+    check_pth.add_argument("--dropout", action="store_true")
+    check_pth.add_argument("--half", action="store_true")
     arguments = parser.parse_args()
     if arguments.command == "verify-safetensors":
         sys.exit(verify_safetensors(arguments.file, arguments.expected, arguments.dtype))
+    if arguments.command == "verify-pth":
+        sys.exit(verify_pth(arguments.file, arguments.reference, arguments.blocks, arguments.ngf,
+                            arguments.dropout, arguments.half))
     FIXTURES.mkdir(parents=True, exist_ok=True)
     make_safetensors()
     make_rounding()
+    make_generators()
+    make_views()
 
 
 if __name__ == "__main__":
