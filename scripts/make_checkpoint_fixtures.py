@@ -5,6 +5,8 @@
     python3 scripts/make_checkpoint_fixtures.py verify-safetensors FILE EXPECTED.json [F32|F16]
     python3 scripts/make_checkpoint_fixtures.py verify-pth FILE REFERENCE.safetensors BLOCKS NGF
         [--dropout] [--half]   # torch.load(weights_only=True), then load into the generator
+    python3 scripts/make_checkpoint_fixtures.py verify-all MANIFEST.json
+        # many checks in one process: a JSON list of {"check": "safetensors"|"pth", ...}
 
 Needs torch, numpy and safetensors. Every random value comes from torch.manual_seed(0) or
 numpy's default_rng(0), so running the script again gives the same files.
@@ -120,18 +122,28 @@ def verify_safetensors(path, expected_path, dtype):
 
 # ---- the reference's ResNet generator, written out here --------------------------------------
 
+def norm_layer(kind):
+    """The reference's norm choices and whether convs before them carry a bias: instance norm
+    without affine parameters (bias), batch norm with them (no bias), none (no bias)."""
+    if kind == "instance":
+        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False), True
+    if kind == "batch":
+        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True), False
+    return (lambda channels: nn.Identity()), False
+
+
 class ResnetBlock(nn.Module):
     """Two reflection-padded 3x3 convolutions with norm, ReLU between, optional dropout 0.5
     after the ReLU, and the input added to the result (the reference's block layout)."""
 
-    def __init__(self, channels, dropout):
+    def __init__(self, channels, dropout, norm_kind="instance"):
         super().__init__()
-        norm = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-        layers = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=True),
+        norm, bias = norm_layer(norm_kind)
+        layers = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
                   norm(channels), nn.ReLU(True)]
         if dropout:
             layers.append(nn.Dropout(0.5))
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=True),
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
                    norm(channels)]
         self.conv_block = nn.Sequential(*layers)
 
@@ -143,20 +155,20 @@ class ResnetGenerator(nn.Module):
     """The reference's generator with instance norm: the same modules at the same indices of
     one `model` Sequential, so that state_dict keys match (model.1.weight, model.10.conv_block.1…)."""
 
-    def __init__(self, input_nc, output_nc, ngf, n_blocks, dropout):
+    def __init__(self, input_nc, output_nc, ngf, n_blocks, dropout, norm_kind="instance"):
         super().__init__()
-        norm = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=True), norm(ngf),
+        norm, bias = norm_layer(norm_kind)
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias), norm(ngf),
                   nn.ReLU(True)]
         for power in range(2):
             width = ngf * 2 ** power
-            layers += [nn.Conv2d(width, width * 2, 3, stride=2, padding=1, bias=True),
+            layers += [nn.Conv2d(width, width * 2, 3, stride=2, padding=1, bias=bias),
                        norm(width * 2), nn.ReLU(True)]
-        layers += [ResnetBlock(ngf * 4, dropout) for _ in range(n_blocks)]
+        layers += [ResnetBlock(ngf * 4, dropout, norm_kind) for _ in range(n_blocks)]
         for power in (2, 1):
             width = ngf * 2 ** power
             layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1,
-                                          output_padding=1, bias=True),
+                                          output_padding=1, bias=bias),
                        norm(width // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
@@ -243,6 +255,21 @@ def make_views():
     torch.save(forbidden, FIXTURES / "forbidden_legacy.pth", _use_new_zipfile_serialization=False)
 
 
+def make_layouts():
+    """The state_dict keys and shapes of reference generators with each norm, in order."""
+    layouts = []
+    for blocks, ngf, dropout, norm_kind, channels in [(9, 64, False, "instance", (3, 3)),
+                                                      (6, 8, True, "batch", (1, 3)),
+                                                      (6, 4, False, "none", (3, 1))]:
+        net = ResnetGenerator(channels[0], channels[1], ngf, blocks, dropout, norm_kind)
+        layouts.append({"blocks": blocks, "ngf": ngf, "dropout": dropout, "norm": norm_kind,
+                        "input_channels": channels[0], "output_channels": channels[1],
+                        "keys": list(net.state_dict()),
+                        "shapes": [list(value.shape) for value in net.state_dict().values()],
+                        "parameters": sum(p.numel() for p in net.parameters())})
+    write_json("layouts.json", layouts)
+
+
 def verify_pth(path, reference_path, blocks, ngf, dropout, half):
     """Loads a .pth Transmute wrote with weights_only=True, compares it with the reference
     tensors, and loads it into the reference generator; exit status 1 if anything differs."""
@@ -269,6 +296,22 @@ def verify_pth(path, reference_path, blocks, ngf, dropout, half):
     return 1 if problems else 0
 
 
+def verify_all(manifest_path):
+    """Runs every check a manifest lists (the arguments of verify-safetensors and verify-pth)
+    so that torch is imported once; exit status 1 if any fails."""
+    failures = 0
+    for item in json.loads(pathlib.Path(manifest_path).read_text()):
+        if item["check"] == "safetensors":
+            status = verify_safetensors(item["file"], item["expected"], item["dtype"])
+        else:
+            status = verify_pth(item["file"], item["reference"], item["blocks"], item["ngf"],
+                                item["dropout"], item["half"])
+        if status:
+            print(f"failed: {item['file']}", file=sys.stderr)
+        failures += status
+    return 1 if failures else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
@@ -283,7 +326,11 @@ def main():
     check_pth.add_argument("ngf", type=int)
     check_pth.add_argument("--dropout", action="store_true")
     check_pth.add_argument("--half", action="store_true")
+    check_all = commands.add_parser("verify-all")
+    check_all.add_argument("manifest")
     arguments = parser.parse_args()
+    if arguments.command == "verify-all":
+        sys.exit(verify_all(arguments.manifest))
     if arguments.command == "verify-safetensors":
         sys.exit(verify_safetensors(arguments.file, arguments.expected, arguments.dtype))
     if arguments.command == "verify-pth":
@@ -294,6 +341,7 @@ def main():
     make_rounding()
     make_generators()
     make_views()
+    make_layouts()
 
 
 if __name__ == "__main__":

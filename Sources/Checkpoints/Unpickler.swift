@@ -177,14 +177,17 @@ struct Unpickler {
     guard value <= UInt64(bytes.count) else {
       throw CheckpointError(
         .truncated, path: path,
-        reason: "pickle at byte \(position) announces \(value) bytes, more than the file holds")
+        reason: "pickle at byte \(position) announces \(value) bytes, more than the file holds;"
+          + " the file is incomplete")
     }
     return Int(value)
   }
 
   private mutating func line() throws(CheckpointError) -> String {
     guard let end = bytes[position...].firstIndex(of: 0x0a) else {
-      throw CheckpointError(.truncated, path: path, reason: "file ends inside its pickle")
+      throw CheckpointError(
+        .truncated, path: path,
+        reason: "file ends inside its pickle (at byte \(position)); the file is incomplete")
     }
     defer { position = end + 1 }
     return String(decoding: bytes[position..<end], as: UTF8.self)

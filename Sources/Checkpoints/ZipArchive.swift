@@ -164,7 +164,10 @@ enum ZipArchive {
       kind
       ?? ([ZIP_ER_NOZIP, ZIP_ER_INCONS, ZIP_ER_EOF, ZIP_ER_SEEK].contains(code)
         ? .truncated : .malformed)
-    let hint = resolvedKind == .truncated ? " (the file looks incomplete or damaged)" : ""
-    return CheckpointError(resolvedKind, path: path, reason: "\(what): \(message)\(hint)")
+    let reason =
+      resolvedKind == .truncated
+      ? "\(what): the file is incomplete or damaged (libzip: \(message))"
+      : "\(what): \(message)"
+    return CheckpointError(resolvedKind, path: path, reason: reason)
   }
 }

@@ -33,9 +33,14 @@ struct ScratchFolder {
   func remove() { try? FileManager.default.removeItem(at: url) }
 }
 
-/// Whether `python3` with torch, numpy and safetensors can run the fixture script's checks.
+/// Whether `python3` with torch, numpy and safetensors can run the fixture script's checks
+/// (looked up without importing them, which is slow).
 let pythonCanVerify: Bool = {
-  let (status, _) = runPython(["-c", "import torch, numpy, safetensors"])
+  let (status, _) = runPython([
+    "-c",
+    "import importlib.util as u, sys; "
+      + "sys.exit(0 if all(u.find_spec(m) for m in ('torch', 'numpy', 'safetensors')) else 1)",
+  ])
   return status == 0
 }()
 

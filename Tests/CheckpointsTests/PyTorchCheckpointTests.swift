@@ -62,3 +62,153 @@ func expectIdentical(
     #expect(Set(checkpoint.storedTypes.values) == [half ? .float16 : .float32])
   }
 }
+
+extension PyTorchCheckpointTests {
+  @Test(arguments: ["forbidden", "forbidden_legacy"])
+  func refusesForbiddenGlobals(name: String) {
+    expectCheckpointError(.forbiddenGlobal, mentioning: "posix.system") {
+      _ = try PyTorchCheckpoint(contentsOf: FixturePaths.fixture("\(name).pth"))
+    }
+  }
+
+  @Test(arguments: ["resnet9", "resnet9_legacy", "views", "views_legacy"])
+  func truncatedFilesGiveClearErrors(name: String) throws {
+    let bytes = try [UInt8](Data(contentsOf: FixturePaths.fixture("\(name).pth")))
+    for kept in [bytes.count - 1, bytes.count - 100, bytes.count / 2, 200, 40, 4] {
+      do {
+        _ = try PyTorchCheckpoint(bytes: Array(bytes[0..<kept]), path: "cut.pth")
+        Issue.record("\(name) cut to \(kept) of \(bytes.count) bytes was accepted")
+      } catch {
+        #expect(error.kind == .truncated, "\(name) cut to \(kept): \(error)")
+        #expect(error.description.hasPrefix("cut.pth: "))
+        #expect(error.reason.contains("incomplete") || error.reason.contains("ends"), "\(error)")
+      }
+    }
+    expectCheckpointError(.truncated, mentioning: "empty") {
+      _ = try PyTorchCheckpoint(bytes: [], path: "empty.pth")
+    }
+    expectCheckpointError(.malformed, mentioning: "not a PyTorch checkpoint") {
+      _ = try PyTorchCheckpoint(bytes: Array("hello, world".utf8), path: "text.pth")
+    }
+  }
+
+  @Test func refusesUnknownOpcodesAndBadPickles() {
+    // A legacy-looking stream whose first pickle uses an opcode outside the allowed set (INST).
+    expectCheckpointError(.unsupported, mentioning: "opcode 0x69") {
+      _ = try PyTorchCheckpoint(bytes: [0x80, 0x02, 0x69] + Array("os\nsystem\n".utf8), path: "x")
+    }
+    // A GLOBAL of something harmless but unneeded is refused too.
+    expectCheckpointError(.forbiddenGlobal, mentioning: "builtins.print") {
+      _ = try PyTorchCheckpoint(
+        bytes: [0x80, 0x02, UInt8(ascii: "c")] + Array("builtins\nprint\n".utf8), path: "x")
+    }
+    // A legacy stream that is a pickle but not PyTorch's.
+    expectCheckpointError(.malformed, mentioning: "magic number") {
+      _ = try PyTorchCheckpoint(bytes: [0x80, 0x02, 0x4b, 0x05, 0x2e], path: "x")
+    }
+    // Stack underflow.
+    expectCheckpointError(.malformed, mentioning: "stack underflow") {
+      _ = try PyTorchCheckpoint(bytes: [0x80, 0x02, 0x85, 0x2e], path: "x")
+    }
+  }
+
+  @Test func oldDataParallelFileIsNormalizedAsTheReferenceLoaderDoes() throws {
+    let old = try PyTorchCheckpoint(contentsOf: FixturePaths.fixture("old_dataparallel_legacy.pth"))
+    let reference = try SafetensorsFile(contentsOf: FixturePaths.fixture("resnet6.safetensors"))
+    #expect(old.keys.allSatisfy { $0.hasPrefix("module.") })
+
+    let (kept, dropped) = ReferenceKeys.normalized(old.tensors)
+    #expect(Set(kept.keys) == Set(reference.tensors.keys))
+    #expect(dropped.count == 17 * 3)
+    #expect(dropped.contains("module.model.10.conv_block.6.running_var"))
+    #expect(dropped.allSatisfy { $0.hasPrefix("module.") })
+
+    let layout = try ResnetGeneratorLayout(inferringFrom: kept.mapValues(\.shape), path: "old")
+    #expect(layout.blocks == 6 && layout.ngf == 2 && !layout.dropout)
+  }
+
+  @Test func batchNormStatisticsAreKept() {
+    let entries = [
+      "bn.weight": 1, "bn.bias": 2, "bn.running_mean": 3, "bn.num_batches_tracked": 4,
+      "in.running_mean": 5, "in.running_var": 6,
+    ]
+    let (kept, dropped) = ReferenceKeys.normalized(entries)
+    #expect(
+      kept == ["bn.weight": 1, "bn.bias": 2, "bn.running_mean": 3, "bn.num_batches_tracked": 4])
+    #expect(dropped == ["in.running_mean", "in.running_var"])
+    // A prefix on only some keys is left alone.
+    #expect(ReferenceKeys.normalized(["module.a": 1, "b": 2]).entries == ["module.a": 1, "b": 2])
+  }
+
+  @Test func stateDictOrderFollowsTheReference() throws {
+    let layouts = try FixturePaths.json("layouts.json", as: [ReferenceLayoutFixture].self)
+    for layout in layouts {
+      #expect(ReferenceKeys.stateDictOrder(layout.keys.shuffled()) == layout.keys)
+    }
+  }
+}
+
+/// A reference generator's state_dict keys and shapes, from the fixture script.
+struct ReferenceLayoutFixture: Decodable {
+  let blocks: Int
+  let ngf: Int
+  let dropout: Bool
+  let norm: String
+  let input_channels: Int
+  let output_channels: Int
+  let keys: [String]
+  let shapes: [[Int]]
+  let parameters: Int
+
+  var shapeMap: [String: [Int]] { Dictionary(uniqueKeysWithValues: zip(keys, shapes)) }
+}
+
+@Suite struct PyTorchWriterTests {
+  /// The reference tensors of a generator fixture, in the reference's key order.
+  func orderedTensors(_ name: String) throws -> [(key: String, tensor: Tensor)] {
+    let file = try SafetensorsFile(contentsOf: FixturePaths.fixture("\(name).safetensors"))
+    return ReferenceKeys.stateDictOrder(file.tensors.keys).map { ($0, file.tensors[$0]!) }
+  }
+
+  @Test(arguments: [StoredScalarType.float32, .float16])
+  func roundTripGivesIdenticalTensors(type: StoredScalarType) throws {
+    let scratch = try ScratchFolder()
+    defer { scratch.remove() }
+    let original = try PyTorchCheckpoint(
+      contentsOf: FixturePaths.fixture("resnet9_dropout_legacy.pth"))
+    let url = scratch.file("exported.pth")
+    try PyTorchCheckpoint.write(
+      original.keys.map { ($0, original.tensors[$0]!) }, to: url, as: type)
+
+    let copy = try PyTorchCheckpoint(contentsOf: url)
+    #expect(copy.format == .zip)
+    #expect(copy.keys == original.keys)
+    let expected = original.tensors.mapValues { tensor in
+      type == .float32
+        ? tensor
+        : Tensor(
+          shape: tensor.shape,
+          scalars: tensor.scalars.map {
+            HalfPrecision.float(fromHalf: HalfPrecision.half(from: $0))
+          })
+    }
+    expectIdentical(copy.tensors, expected, "round trip \(type)")
+    #expect(Set(copy.storedTypes.values) == [type == .float32 ? .float32 : .float16])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: scratch.url.path) == ["exported.pth"])
+  }
+
+  @Test func writesScalarsAndEmptyTensors() throws {
+    let entries: [(key: String, tensor: Tensor)] = [
+      ("scalar", Tensor(shape: [], scalars: [3.25])),
+      ("empty", Tensor(shape: [0, 3], scalars: [])),
+      ("big", Tensor(shape: [300, 301], scalars: (0..<90300).map { Float($0) })),
+    ]
+    let bytes = try PyTorchCheckpoint.encoded(entries, path: "x.pth")
+    let copy = try PyTorchCheckpoint(bytes: bytes, path: "x.pth")
+    #expect(copy.keys == ["scalar", "empty", "big"])
+    expectIdentical(
+      copy.tensors, Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.tensor) }),
+      "odd shapes")
+  }
+}

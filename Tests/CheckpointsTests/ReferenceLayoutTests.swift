@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+@testable import Checkpoints
+@testable import Tensors
+
+@Suite struct ReferenceLayoutTests {
+  @Test(arguments: generatorFixtures.map { ($0.name, $0.blocks, $0.dropout) })
+  func infersGeneratorFixtures(name: String, blocks: Int, dropout: Bool) throws {
+    let file = try SafetensorsFile(contentsOf: FixturePaths.fixture("\(name).safetensors"))
+    let layout = try ResnetGeneratorLayout(
+      inferringFrom: file.tensors.mapValues(\.shape), path: name)
+    #expect(layout.blocks == blocks)
+    #expect(layout.dropout == dropout)
+    #expect(layout.ngf == 2 && layout.inputChannels == 3 && layout.outputChannels == 3)
+    #expect(layout.norm == .instance && layout.upsampling == .transposedConvolution)
+    #expect(layout.upIndices == [10 + blocks, 13 + blocks] && layout.outputIndex == 17 + blocks)
+    #expect(layout.conflicts(blocks: blocks, ngf: 2).isEmpty)
+  }
+
+  @Test func expectedShapesMatchTorchForEachNorm() throws {
+    for fixture in try FixturePaths.json("layouts.json", as: [ReferenceLayoutFixture].self) {
+      let layout = try ResnetGeneratorLayout(inferringFrom: fixture.shapeMap, path: fixture.norm)
+      #expect(layout.norm.rawValue == fixture.norm)
+      #expect(layout.blocks == fixture.blocks && layout.ngf == fixture.ngf)
+      #expect(layout.dropout == fixture.dropout)
+      #expect(layout.inputChannels == fixture.input_channels)
+      #expect(layout.outputChannels == fixture.output_channels)
+      #expect(layout.expectedShapes.map(\.key) == fixture.keys, "\(fixture.norm)")
+      #expect(layout.expectedShapes.map(\.shape) == fixture.shapes, "\(fixture.norm)")
+      let parameters = layout.expectedShapes.filter {
+        !$0.key.hasSuffix("running_mean") && !$0.key.hasSuffix("running_var")
+          && !$0.key.hasSuffix("num_batches_tracked")
+      }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+      #expect(parameters == fixture.parameters)
+    }
+  }
+
+  @Test func infersUpsampleThenConvolveStages() throws {
+    let fixture = try FixturePaths.json("layouts.json", as: [ReferenceLayoutFixture].self)[0]
+    var shapes = fixture.shapeMap
+    shapes["model.19.weight"] = [128, 256, 3, 3]
+    shapes["model.22.weight"] = [64, 128, 3, 3]
+    let layout = try ResnetGeneratorLayout(inferringFrom: shapes, path: "upsample")
+    #expect(layout.upsampling == .upsampleConvolution)
+    #expect(layout.expectedShapes.first { $0.key == "model.19.weight" }?.shape == [128, 256, 3, 3])
+  }
+
+  @Test func reportsMismatchesByKeyAndShape() throws {
+    let fixture = try FixturePaths.json("layouts.json", as: [ReferenceLayoutFixture].self)[0]
+    func expectMismatch(_ fragments: [String], _ edit: (inout [String: [Int]]) -> Void) {
+      var shapes = fixture.shapeMap
+      edit(&shapes)
+      do {
+        _ = try ResnetGeneratorLayout(inferringFrom: shapes, path: "net_G.pth")
+        Issue.record("accepted a state_dict that should not fit: \(fragments)")
+      } catch {
+        #expect(error.kind == .architectureMismatch)
+        for fragment in fragments { #expect(error.reason.contains(fragment), "\(error)") }
+      }
+    }
+    expectMismatch([
+      "model.13.conv_block.5.weight has shape [256, 128, 3, 3], expected [256, 256, 3, 3]"
+    ]) {
+      $0["model.13.conv_block.5.weight"] = [256, 128, 3, 3]
+    }
+    expectMismatch(["model.26.bias is missing, expected [3]"]) { $0["model.26.bias"] = nil }
+    expectMismatch(["model.3.weight (shape [64]) is not part of this architecture"]) {
+      $0["model.3.weight"] = [64]
+    }
+    expectMismatch(["model.1.weight is missing"]) { $0["model.1.weight"] = nil }
+    expectMismatch(["residual blocks found at model.[10, 11, 12, 14"]) {
+      $0["model.13.conv_block.1.weight"] = nil
+      $0["model.13.conv_block.5.weight"] = nil
+    }
+    expectMismatch(["conv_block.[[1, 5], [1, 6]]"]) {
+      $0["model.12.conv_block.6.weight"] = $0["model.12.conv_block.5.weight"]
+      $0["model.12.conv_block.5.weight"] = nil
+    }
+    expectMismatch(["model.19.weight has shape [256, 256, 3, 3]"]) {
+      $0["model.19.weight"] = [256, 256, 3, 3]
+    }
+    expectMismatch(["encoder.weight (shape [1]) is not under model.N"]) {
+      $0["encoder.weight"] = [1]
+    }
+  }
+
+  @Test func conflictsWithRequestedArchitectureNameTheEvidence() throws {
+    let fixture = try FixturePaths.json("layouts.json", as: [ReferenceLayoutFixture].self)[0]
+    let layout = try ResnetGeneratorLayout(inferringFrom: fixture.shapeMap, path: "x")
+    let conflicts = layout.conflicts(blocks: 6, ngf: 32)
+    #expect(conflicts.count == 2)
+    #expect(
+      conflicts[0].contains("resnet_6blocks") && conflicts[0].contains("model.10 to model.18"))
+    #expect(conflicts[1].contains("--ngf 32") && conflicts[1].contains("[64, 3, 7, 7]"))
+  }
+}
