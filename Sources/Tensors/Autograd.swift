@@ -85,10 +85,23 @@ extension Tensor {
   /// requires a gradient and recording is on; `backward` maps the result's gradient to one
   /// gradient per input (`nil` for inputs that need none).
   func recorded(from inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
-    guard isRecordingGradients, inputs.contains(where: { $0.node != nil }) else { return self }
+    recorded(fromNodes: inputs.map(\.node), backward)
+  }
+
+  /// `recorded(from:_:)` given the inputs' graph nodes (for operations that consumed their
+  /// inputs' storage).
+  func recorded(
+    fromNodes inputs: [AutogradNode?], _ backward: @escaping (Tensor) -> [Tensor?]
+  ) -> Tensor {
+    guard isRecordingGradients, inputs.contains(where: { $0 != nil }) else { return self }
     return Tensor(
-      shape: shape, storage: storage,
-      node: AutogradNode(inputs: inputs.map(\.node), backward: backward))
+      shape: shape, storage: storage, node: AutogradNode(inputs: inputs, backward: backward))
+  }
+
+  /// Whether an operation on these inputs will record a node (so it must save what its
+  /// backward pass reads).
+  static func willRecord(_ inputs: Tensor?...) -> Bool {
+    isRecordingGradients && inputs.contains { $0?.node != nil }
   }
 
   /// Back-propagates from this tensor, adding to the `gradient` of every leaf it depends on.

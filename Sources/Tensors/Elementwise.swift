@@ -2,15 +2,22 @@ import Foundation
 
 // Elementwise operations of any shape: arithmetic on same-shaped tensors, scaling by a Float,
 // activations and dropout, each with its gradient.
+//
+// They take their inputs as `consuming`: when the caller hands over the last reference to an
+// input (a temporary such as `relu(instanceNorm2d(x))`, or a variable's last use), the result
+// is written into the input's storage instead of a new buffer. An input that anything else
+// still references (another variable, a saved value of the gradient graph) is never written.
 
 extension Tensor {
+  /// Storage for an elementwise result of this value: its own storage when nothing else
+  /// references it, else a new buffer of the same size.
+  mutating func storageForResult() -> TensorStorage {
+    isKnownUniquelyReferenced(&storage) ? storage : TensorStorage(count: count)
+  }
+
   /// `transform` applied to every element, as a new tensor outside any graph.
   func mapped(_ transform: (Float) -> Float) -> Tensor {
-    withUnsafeBufferPointer { source in
-      Tensor(shape: shape) { target in
-        for index in 0..<source.count { target[index] = transform(source[index]) }
-      }
-    }
+    mapElements(detached(), transform)
   }
 
   /// `combine` applied to matching elements of two same-shaped tensors, outside any graph.
@@ -18,107 +25,155 @@ extension Tensor {
     _ first: Tensor, _ second: Tensor, _ operation: String,
     _ combine: (Float, Float) -> Float
   ) -> Tensor {
-    precondition(
-      first.shape == second.shape, "\(operation): shapes \(first.shape) and \(second.shape) differ")
-    return first.withUnsafeBufferPointer { a in
-      second.withUnsafeBufferPointer { b in
-        Tensor(shape: first.shape) { target in
-          for index in 0..<a.count { target[index] = combine(a[index], b[index]) }
-        }
-      }
-    }
+    combineElements(first.detached(), second.detached(), operation, combine)
   }
 }
 
+/// `transform` of every element of `input`, in `input`'s storage when it is not shared; no
+/// graph node.
+func mapElements(_ input: consuming Tensor, _ transform: (Float) -> Float) -> Tensor {
+  input.node = nil
+  let target = input.storageForResult()
+  withExtendedLifetime(input) {
+    let source = input.storage.base
+    let destination = target.base
+    forEachRange(input.count, minimumPerWorker: elementsPerWorker) { range in
+      for index in range { destination[index] = transform(source[index]) }
+    }
+  }
+  return Tensor(shape: input.shape, storage: target)
+}
+
+/// `combine` of matching elements of two same-shaped tensors, in the storage of either when it
+/// is not shared; no graph node.
+func combineElements(
+  _ first: consuming Tensor, _ second: consuming Tensor, _ operation: String,
+  _ combine: (Float, Float) -> Float
+) -> Tensor {
+  precondition(
+    first.shape == second.shape, "\(operation): shapes \(first.shape) and \(second.shape) differ")
+  first.node = nil
+  second.node = nil
+  let target: TensorStorage
+  if isKnownUniquelyReferenced(&first.storage) {
+    target = first.storage
+  } else if isKnownUniquelyReferenced(&second.storage) {
+    target = second.storage
+  } else {
+    target = TensorStorage(count: first.count)
+  }
+  withExtendedLifetime((first, second)) {
+    let (a, b) = (first.storage.base, second.storage.base)
+    let destination = target.base
+    forEachRange(first.count, minimumPerWorker: elementsPerWorker) { range in
+      for index in range { destination[index] = combine(a[index], b[index]) }
+    }
+  }
+  return Tensor(shape: first.shape, storage: target)
+}
+
 /// Elementwise sum of two tensors of the same shape.
-public func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-  Tensor.zipped(lhs, rhs, "+") { $0 + $1 }.recorded(from: [lhs, rhs]) { gradient in
+public func + (lhs: consuming Tensor, rhs: consuming Tensor) -> Tensor {
+  let nodes = [lhs.node, rhs.node]
+  return combineElements(lhs, rhs, "+", +).recorded(fromNodes: nodes) { gradient in
     [gradient, gradient]
   }
 }
 
 /// Elementwise difference of two tensors of the same shape.
-public func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-  let rhsNeedsGradient = rhs.requiresGradient
-  return Tensor.zipped(lhs, rhs, "-") { $0 - $1 }.recorded(from: [lhs, rhs]) { gradient in
+public func - (lhs: consuming Tensor, rhs: consuming Tensor) -> Tensor {
+  let nodes = [lhs.node, rhs.node]
+  let rhsNeedsGradient = rhs.node != nil
+  return combineElements(lhs, rhs, "-", -).recorded(fromNodes: nodes) { gradient in
     [gradient, rhsNeedsGradient ? gradient.mapped { -$0 } : nil]
   }
 }
 
 /// Elementwise product of two tensors of the same shape.
-public func * (lhs: Tensor, rhs: Tensor) -> Tensor {
-  let savedLHS = lhs.detached()
-  let savedRHS = rhs.detached()
-  let lhsNeedsGradient = lhs.requiresGradient
-  let rhsNeedsGradient = rhs.requiresGradient
-  return Tensor.zipped(lhs, rhs, "*") { $0 * $1 }.recorded(from: [lhs, rhs]) { gradient in
+public func * (lhs: consuming Tensor, rhs: consuming Tensor) -> Tensor {
+  let nodes = [lhs.node, rhs.node]
+  guard Tensor.willRecord(lhs, rhs) else { return combineElements(lhs, rhs, "*", *) }
+  let (savedLHS, savedRHS) = (lhs.detached(), rhs.detached())
+  let (lhsNeedsGradient, rhsNeedsGradient) = (lhs.node != nil, rhs.node != nil)
+  return combineElements(lhs, rhs, "*", *).recorded(fromNodes: nodes) { gradient in
     [
-      lhsNeedsGradient ? Tensor.zipped(gradient, savedRHS, "*") { $0 * $1 } : nil,
-      rhsNeedsGradient ? Tensor.zipped(gradient, savedLHS, "*") { $0 * $1 } : nil,
+      lhsNeedsGradient ? Tensor.zipped(gradient, savedRHS, "*", *) : nil,
+      rhsNeedsGradient ? Tensor.zipped(gradient, savedLHS, "*", *) : nil,
     ]
   }
 }
 
 /// Every element multiplied by `factor`.
-public func * (tensor: Tensor, factor: Float) -> Tensor {
-  tensor.mapped { $0 * factor }.recorded(from: [tensor]) { gradient in
+public func * (tensor: consuming Tensor, factor: Float) -> Tensor {
+  let node = tensor.node
+  return mapElements(tensor) { $0 * factor }.recorded(fromNodes: [node]) { gradient in
     [gradient.mapped { $0 * factor }]
   }
 }
 
 /// Every element multiplied by `factor`.
-public func * (factor: Float, tensor: Tensor) -> Tensor { tensor * factor }
+public func * (factor: Float, tensor: consuming Tensor) -> Tensor { tensor * factor }
 
 /// Every element divided by `divisor`.
-public func / (tensor: Tensor, divisor: Float) -> Tensor {
-  tensor.mapped { $0 / divisor }.recorded(from: [tensor]) { gradient in
+public func / (tensor: consuming Tensor, divisor: Float) -> Tensor {
+  let node = tensor.node
+  return mapElements(tensor) { $0 / divisor }.recorded(fromNodes: [node]) { gradient in
     [gradient.mapped { $0 / divisor }]
   }
 }
 
 /// Every element plus `offset`.
-public func + (tensor: Tensor, offset: Float) -> Tensor {
-  tensor.mapped { $0 + offset }.recorded(from: [tensor]) { gradient in [gradient] }
-}
-
-/// Every element negated.
-public prefix func - (tensor: Tensor) -> Tensor { tensor * -1 }
-
-/// `max(x, 0)` elementwise.
-public func relu(_ input: Tensor) -> Tensor {
-  let output = input.mapped { $0 > 0 ? $0 : 0 }
-  let savedOutput = output.detached()
-  return output.recorded(from: [input]) { gradient in
-    [Tensor.zipped(gradient, savedOutput, "relu") { $1 > 0 ? $0 : 0 }]
+public func + (tensor: consuming Tensor, offset: Float) -> Tensor {
+  let node = tensor.node
+  return mapElements(tensor) { $0 + offset }.recorded(fromNodes: [node]) { gradient in
+    [gradient]
   }
 }
 
+/// Every element negated.
+public prefix func - (tensor: consuming Tensor) -> Tensor { tensor * -1 }
+
+/// Applies an activation whose derivative can be read from its output (`derivative(y)` with
+/// `y` the output), saving only the output.
+private func activation(
+  _ input: consuming Tensor, _ function: (Float) -> Float,
+  derivative: @escaping (Float) -> Float
+) -> Tensor {
+  let node = input.node
+  let output = mapElements(input, function)
+  guard node != nil, isRecordingGradients else { return output }
+  let savedOutput = output.detached()
+  return output.recorded(fromNodes: [node]) { gradient in
+    [Tensor.zipped(gradient, savedOutput, "activation") { $0 * derivative($1) }]
+  }
+}
+
+/// `max(x, 0)` elementwise.
+public func relu(_ input: consuming Tensor) -> Tensor {
+  activation(input, { $0 > 0 ? $0 : 0 }, derivative: { $0 > 0 ? 1 : 0 })
+}
+
 /// `x` where `x > 0`, else `slope · x`, elementwise (PyTorch's `leaky_relu`).
-public func leakyRelu(_ input: Tensor, slope: Float = 0.01) -> Tensor {
-  let output = input.mapped { $0 > 0 ? $0 : slope * $0 }
-  // For a non-negative slope the output is positive exactly where the input is.
-  let savedSign = slope >= 0 ? output.detached() : input.detached()
-  return output.recorded(from: [input]) { gradient in
-    [Tensor.zipped(gradient, savedSign, "leakyRelu") { $1 > 0 ? $0 : slope * $0 }]
+public func leakyRelu(_ input: consuming Tensor, slope: Float = 0.01) -> Tensor {
+  if slope >= 0 {
+    // The output is positive exactly where the input is, so the output tells the slope.
+    return activation(
+      input, { $0 > 0 ? $0 : slope * $0 }, derivative: { $0 > 0 ? 1 : slope })
+  }
+  let savedInput = input.detached()
+  return input.mapped { $0 > 0 ? $0 : slope * $0 }.recorded(from: [input]) { gradient in
+    [Tensor.zipped(gradient, savedInput, "leakyRelu") { $1 > 0 ? $0 : slope * $0 }]
   }
 }
 
 /// Hyperbolic tangent elementwise.
-public func tanh(_ input: Tensor) -> Tensor {
-  let output = input.mapped { Foundation.tanh($0) }
-  let savedOutput = output.detached()
-  return output.recorded(from: [input]) { gradient in
-    [Tensor.zipped(gradient, savedOutput, "tanh") { $0 * (1 - $1 * $1) }]
-  }
+public func tanh(_ input: consuming Tensor) -> Tensor {
+  activation(input, { Foundation.tanh($0) }, derivative: { 1 - $0 * $0 })
 }
 
 /// The logistic function `1 / (1 + e^(−x))` elementwise.
-public func sigmoid(_ input: Tensor) -> Tensor {
-  let output = input.mapped(logistic)
-  let savedOutput = output.detached()
-  return output.recorded(from: [input]) { gradient in
-    [Tensor.zipped(gradient, savedOutput, "sigmoid") { $0 * $1 * (1 - $1) }]
-  }
+public func sigmoid(_ input: consuming Tensor) -> Tensor {
+  activation(input, logistic, derivative: { $0 * (1 - $0) })
 }
 
 /// `1 / (1 + e^(−x))` without overflow for large `|x|`.
@@ -133,7 +188,7 @@ func logistic(_ x: Float) -> Float {
 /// `1 / (1 − probability)`, drawing one uniform number per element from `generator` in
 /// row-major order (training-mode dropout; call it only while training).
 public func dropout(
-  _ input: Tensor, probability: Float, using generator: inout RandomGenerator
+  _ input: consuming Tensor, probability: Float, using generator: inout RandomGenerator
 ) -> Tensor {
   precondition((0...1).contains(probability), "dropout probability \(probability) not in [0, 1]")
   if probability == 0 { return input }
@@ -143,7 +198,8 @@ public func dropout(
       mask[index] = generator.nextUniformFloat() < probability ? 0 : keptScale
     }
   }
-  return Tensor.zipped(input, mask, "dropout") { $0 * $1 }.recorded(from: [input]) { gradient in
-    [Tensor.zipped(gradient, mask, "dropout") { $0 * $1 }]
+  let node = input.node
+  return combineElements(input, mask, "dropout", *).recorded(fromNodes: [node]) { gradient in
+    [Tensor.zipped(gradient, mask, "dropout", *)]
   }
 }

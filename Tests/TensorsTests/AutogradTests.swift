@@ -84,10 +84,31 @@ import Testing
   let output = withoutGradients {
     let intermediate = input * 2
     intermediateStorage = intermediate.storage
-    return tanh(intermediate)
+    return zeroPad2d(intermediate, padding: 1)
   }
   #expect(intermediateStorage == nil)
-  #expect(output.count == 32)
+  #expect(output.shape == [1, 2, 6, 6])
+}
+
+@Test func elementwiseOperationsReuseAnUnsharedInput() {
+  let input = Tensor(shape: [2, 3, 5, 5], repeating: -0.5)
+  let address = { (tensor: Tensor) in
+    tensor.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+  }
+
+  // The last reference handed over: written in place.
+  let temporary = input * 2
+  let temporaryAddress = address(temporary)
+  let activated = leakyRelu(consume temporary, slope: 0.1)
+  #expect(address(activated) == temporaryAddress)
+  #expect(activated.scalars.allSatisfy { $0 == -0.1 })
+
+  // A still-referenced input is left alone.
+  let kept = input * 3
+  let result = tanh(kept)
+  #expect(address(result) != address(kept))
+  #expect(kept.scalars.allSatisfy { $0 == -1.5 })
+  #expect(input.scalars.allSatisfy { $0 == -0.5 })
 }
 
 @Test func trainingGraphIsFreedByBackwardAndWhenDropped() {
