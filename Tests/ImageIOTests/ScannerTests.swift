@@ -1,0 +1,88 @@
+/// The folder scanner over a tree with every awkward kind of entry, built in a temporary folder.
+import Foundation
+import Testing
+
+@testable import ImageIO
+
+@Suite struct ScannerTests {
+  /// Builds the tree and returns its root.
+  func makeTree() throws -> FilePath {
+    let root = temporaryFolder()
+    let png = try readImageFile(hostilePath("small_rgb.png"))
+    let jpeg = try readImageFile(hostilePath("small.jpg"))
+    func file(_ relative: FilePath, _ bytes: [UInt8]) throws {
+      try writeAtomically(bytes, to: root.appending(relative))
+    }
+    func folder(_ relative: FilePath) {
+      _ = root.appending(relative).withCString { mkdir($0, 0o755) }
+    }
+    func link(_ target: String, _ relative: FilePath) {
+      _ = root.appending(relative).withCString { symlink(target, $0) }
+    }
+
+    try file("a.png", png)
+    try file("B.JPG", jpeg)
+    try file("notes.txt", Array("not an image".utf8))
+    try file("no-extension", png)  // found by its signature
+    try file(".hidden.png", png)
+    try file("._a.png", Array("AppleDouble".utf8))
+    folder("sub")
+    folder("sub/deeper")
+    try file("sub/c.jpeg", jpeg)
+    try file("sub/deeper/d.png", png)
+    folder("folder.png")
+    try file("folder.png/e.png", png)
+    folder(".git")
+    try file(".git/hidden.png", png)
+    try file(FilePath(bytes: [0xFF, 0x41] + Array(".png".utf8)), png)
+    _ = root.appending("pipe.jpg").withCString { mkfifo($0, 0o644) }
+    link("missing.png", "dangling.png")
+    link("loop.jpg", "loop.jpg")
+    link(".", "sub/back-to-sub")
+    link("..", "sub/deeper/up")
+    link("sub/c.jpeg", "link-to-c.jpg")
+    return root
+  }
+
+  @Test func listsImagesSortedAndReportsUnusableEntries() throws {
+    let root = try makeTree()
+    let scan = scanImageFiles(in: root)
+    let images = scan.images.map { $0.bytes }
+    let expected: [FilePath] = [
+      "B.JPG", "a.png", "folder.png/e.png", "link-to-c.jpg", "no-extension", "sub/c.jpeg",
+      "sub/deeper/d.png", FilePath(bytes: [0xFF, 0x41] + Array(".png".utf8)),
+    ]
+    #expect(images == expected.map { root.appending($0).bytes })
+
+    let problems = Dictionary(
+      uniqueKeysWithValues: scan.problems.map { ($0.path.lastComponent.description, $0.reason) })
+    #expect(problems.count == 5, "\(scan.problems)")
+    #expect(problems["pipe.jpg"] == "not a regular file (a FIFO)")
+    #expect(problems["dangling.png"]?.hasPrefix("dangling symbolic link") == true)
+    #expect(problems["loop.jpg"]?.hasPrefix("symbolic link loop") == true)
+    #expect(problems["back-to-sub"]?.hasPrefix("symbolic link loop") == true)
+    #expect(problems["up"]?.hasPrefix("symbolic link loop") == true)
+  }
+
+  @Test func aFileRootIsListedWhateverItsName() throws {
+    let root = try makeTree()
+    let scan = scanImageFiles(in: [root.appending("notes.txt"), root.appending("nothing")])
+    #expect(scan.images == [root.appending("notes.txt")])
+    #expect(
+      scan.problems == [
+        ScanProblem(path: root.appending("nothing"), reason: "no such file or folder")
+      ])
+  }
+
+  @Test func everyListedImageDecodesOrFailsWithANamedError() throws {
+    let root = try makeTree()
+    for path in scanImageFiles(in: root).images {
+      do {
+        let image = try Image(contentsOf: path)
+        #expect(image.width > 0)
+      } catch {
+        #expect(error.path == path)
+      }
+    }
+  }
+}
