@@ -192,8 +192,11 @@ def make_generators():
         with torch.no_grad():
             for parameter in net.parameters():
                 parameter.add_(torch.randn_like(parameter) * 0.05)
-        state = collections.OrderedDict(
-            (key, value.to(dtype)) for key, value in net.state_dict().items())
+        # Saved as torch.save(net.state_dict()) saves it: an OrderedDict whose `_metadata`
+        # attribute is pickled too (a BUILD opcode the reader must accept).
+        state = net.state_dict()
+        for key in state:
+            state[key] = state[key].to(dtype)
         torch.save(state, FIXTURES / f"{name}.pth")
         torch.save(state, FIXTURES / f"{name}_legacy.pth", _use_new_zipfile_serialization=False)
         save_file({key: value.float() for key, value in state.items()},

@@ -81,6 +81,10 @@ public struct PyTorchCheckpoint: Sendable {
     self.storedTypes = storedTypes
   }
 
+  /// The most elements one tensor may have (2³¹, 8 GiB of Float32): a view with zero strides
+  /// could otherwise ask for any amount of memory from a small storage.
+  public static let maximumTensorCount = 1 << 31
+
   /// Copies the elements of a strided view into a contiguous tensor, after checking that the
   /// view stays inside its storage.
   private static func tensor(
@@ -88,8 +92,17 @@ public struct PyTorchCheckpoint: Sendable {
   ) throws(CheckpointError) -> Tensor {
     let shape = reference.shape
     let base = reference.storage.viewOffset + reference.offset
-    let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
     if shape.contains(0) { return Tensor(shape: shape, scalars: []) }
+    var count = 1
+    for extent in shape {
+      let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+      guard !overflow, product <= maximumTensorCount else {
+        throw CheckpointError(
+          .unsupported, path: path,
+          reason: "tensor \(key) has shape \(shape), more than \(maximumTensorCount) elements")
+      }
+      count = product
+    }
 
     var last = base
     for (extent, stride) in zip(shape, reference.strides) {

@@ -35,18 +35,27 @@ final class PickleList {
 /// A pickled dict or `OrderedDict`, keeping the order in which items were set.
 final class PickleDict {
   private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
+  /// Where each string key sits in `entries`, so that large dicts fill in linear time.
+  private var stringKeys: [String: Int] = [:]
 
   /// Sets `value` for `key`, replacing an earlier value in place as Python does.
   func set(_ key: PickleValue, _ value: PickleValue) {
-    if let index = entries.firstIndex(where: { $0.key == key }) {
-      entries[index].value = value
+    let existing: Int?
+    if case .string(let text) = key {
+      existing = stringKeys[text]
+      if existing == nil { stringKeys[text] = entries.count }
+    } else {
+      existing = entries.firstIndex { $0.key == key }
+    }
+    if let existing {
+      entries[existing].value = value
     } else {
       entries.append((key, value))
     }
   }
 
   func value(forString key: String) -> PickleValue? {
-    entries.first { $0.key == .string(key) }?.value
+    stringKeys[key].map { entries[$0].value }
   }
 }
 
@@ -129,6 +138,10 @@ indirect enum PickleValue: Equatable {
 
 /// Reads one pickle from `bytes[start...]`, stopping at its STOP opcode.
 struct Unpickler {
+  /// The most elements a storage may claim (2⁴⁰), far above any real model, so that sizes
+  /// computed from it cannot overflow.
+  static let maximumStorageCount = 1 << 40
+
   private let bytes: [UInt8]
   private let path: String
   private(set) var position: Int
@@ -473,6 +486,9 @@ struct Unpickler {
       case .int(let count) = items[4], count >= 0
     else {
       throw malformed("persistent id is not ('storage', type, key, location, count)")
+    }
+    guard count <= Self.maximumStorageCount else {
+      throw malformed("storage \(key) claims \(count) elements, more than any checkpoint holds")
     }
     var viewOffset = 0
     if items.count == 6, items[5] != .none {
