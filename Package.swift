@@ -33,6 +33,7 @@ let package = Package(
     .executableTarget(name: "transmute", dependencies: ["TransmuteCLI"]),
     .executableTarget(
       name: "ConvolutionBench", dependencies: ["Kernels"], path: "bench/ConvolutionBench"),
+    .executableTarget(name: "DecodeBench", dependencies: ["ImageIO"], path: "bench/DecodeBench"),
 
     // Tests mirror the targets; fixtures live beside them, written by scripts/.
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], resources: [.copy("Fixtures")]),
