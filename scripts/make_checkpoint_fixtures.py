@@ -279,6 +279,9 @@ def verify_pth(path, reference_path, blocks, ngf, dropout, half):
     state = torch.load(path, weights_only=True)
     reference = load_file(reference_path)
     problems = []
+    mapped = torch.load(path, weights_only=True, mmap=True)
+    if any(not torch.equal(mapped[key], state[key]) for key in state):
+        problems.append("torch.load(mmap=True) reads other values")
     if not isinstance(state, collections.OrderedDict):
         problems.append(f"loaded a {type(state).__name__}, not an OrderedDict")
     if list(state) != list(ResnetGenerator(3, 3, ngf, blocks, dropout).state_dict()):
