@@ -123,7 +123,13 @@ public struct ResnetGeneratorLayout: Equatable, Sendable {
     guard let stem = shapes["model.1.weight"], stem.count == 4, stem[2] == 7, stem[3] == 7,
       stem[0] > 0
     else {
-      throw mismatch([describe("model.1.weight") + ", expected [ngf, input channels, 7, 7]"])
+      let found = ReferenceKeys.stateDictOrder(shapes.keys).prefix(3).map {
+        "\($0) \(shapes[$0]!)"
+      }
+      throw mismatch([
+        describe("model.1.weight") + ", expected [ngf, input channels, 7, 7] (the file starts"
+          + " with \(found.isEmpty ? "no tensors" : found.joined(separator: ", ")))"
+      ])
     }
     let ngf = stem[0]
 

@@ -95,3 +95,42 @@ import Testing
     #expect(conflicts[1].contains("--ngf 32") && conflicts[1].contains("[64, 3, 7, 7]"))
   }
 }
+
+@Suite struct GeneratorWeightsTests {
+  @Test(
+    arguments: generatorFixtures.flatMap { fixture in
+      ["\(fixture.name).pth", "\(fixture.name)_legacy.pth", "\(fixture.name).safetensors"].map {
+        ($0, fixture.name, fixture.blocks, fixture.dropout)
+      }
+    })
+  func readsEveryFormat(file: String, name: String, blocks: Int, dropout: Bool) throws {
+    let weights = try GeneratorWeights(
+      contentsOf: FixturePaths.fixture(file), blocks: blocks, ngf: 2)
+    let reference = try SafetensorsFile(contentsOf: FixturePaths.fixture("\(name).safetensors"))
+    expectIdentical(weights.tensors, reference.tensors, file)
+    #expect(weights.layout.blocks == blocks && weights.layout.dropout == dropout)
+    #expect(weights.droppedKeys.isEmpty)
+  }
+
+  @Test func refusesAFileThatDisagreesWithTheFlags() {
+    expectCheckpointError(.architectureMismatch, mentioning: "resnet_6blocks was asked for") {
+      _ = try GeneratorWeights(contentsOf: FixturePaths.fixture("resnet9.pth"), blocks: 6)
+    }
+    expectCheckpointError(.architectureMismatch, mentioning: "[2, 3, 7, 7] (ngf 2)") {
+      _ = try GeneratorWeights(contentsOf: FixturePaths.fixture("resnet9.pth"), ngf: 64)
+    }
+    expectCheckpointError(
+      .architectureMismatch, mentioning: "starts with expanded_row [5], half [4, 3]"
+    ) {
+      _ = try GeneratorWeights(contentsOf: FixturePaths.fixture("views.pth"))
+    }
+  }
+
+  @Test func oldDataParallelFileLoads() throws {
+    let weights = try GeneratorWeights(
+      contentsOf: FixturePaths.fixture("old_dataparallel_legacy.pth"))
+    #expect(weights.layout.blocks == 6)
+    #expect(weights.droppedKeys.count == 51)
+    #expect(weights.tensors.keys.allSatisfy { !$0.hasPrefix("module.") })
+  }
+}
