@@ -1,0 +1,62 @@
+/// `transmute info`: the lines it prints for good and bad files, and its exit status.
+import Foundation
+import Testing
+
+@testable import TransmuteCLI
+
+/// The package root, from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  .deletingLastPathComponent().deletingLastPathComponent()
+
+@Suite struct InfoCommandTests {
+  let samples = packageRoot.appendingPathComponent("datasets/samples").path
+  let hostile = packageRoot.appendingPathComponent("Tests/ImageIOTests/Fixtures/hostile").path
+
+  @Test func describesTheBundledSamples() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(["info", samples], console: captured.console)
+    #expect(status == 0)
+    #expect(
+      captured.out == """
+        \(samples)/astronaut.png: PNG 512×512 RGB 8-bit orientation 1
+        \(samples)/chelsea.png: PNG 451×300 RGB 8-bit orientation 1
+        \(samples)/coffee.png: PNG 600×400 RGB 8-bit orientation 1
+        \(samples)/rocket.jpg: JPEG 640×427 RGB (YCbCr) 8-bit orientation 1
+
+        """)
+    #expect(captured.error == "4 entries, 0 failed\n")
+  }
+
+  @Test func reportsFailuresAndExitsWithOne() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      [
+        "info", "\(hostile)/truncated.jpg", "\(hostile)/orientation_6.jpg",
+        "\(hostile)/missing.png",
+      ],
+      console: captured.console)
+    #expect(status == 1)
+    #expect(
+      captured.out == """
+        \(hostile)/missing.png: error: no such file or folder
+        \(hostile)/orientation_6.jpg: JPEG 16×24 RGB (YCbCr) 8-bit orientation 6, stored 24×16
+        \(hostile)/truncated.jpg: error: damaged JPEG: Premature end of JPEG file
+
+        """)
+    #expect(captured.error == "3 entries, 2 failed\n")
+  }
+
+  @Test func headerOnlySkipsThePixels() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["info", "--header-only", "\(hostile)/truncated.jpg"], console: captured.console)
+    #expect(status == 0)
+    #expect(captured.error == "1 entry, 0 failed (headers only)\n")
+  }
+
+  @Test func needsAPath() {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["info"], console: captured.console) == 2)
+    #expect(captured.error.hasPrefix("transmute info: 'info' needs at least one file or folder"))
+  }
+}
