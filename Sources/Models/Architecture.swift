@@ -1,0 +1,155 @@
+/// The architecture options of CycleGAN networks, named as the reference's command-line options.
+import NeuralNet
+
+/// The normalisation layer of a network (the reference's `--norm`).
+public enum NormKind: String, Sendable, Codable, CaseIterable {
+  /// `InstanceNorm2d` without affine parameters or running statistics (the CycleGAN default).
+  case instance
+  /// `BatchNorm2d` with affine parameters and running statistics.
+  case batch
+  /// No normalisation (an `Identity` layer keeps the reference's positions).
+  case none
+
+  /// Whether the convolutions right before the norm carry a bias: only with instance norm, as
+  /// in the reference (`use_bias = norm_layer == InstanceNorm2d`, so `none` has no bias either).
+  public var convolutionsHaveBias: Bool { self == .instance }
+
+  /// A norm layer over `channels` channels.
+  public func makeLayer(channels: Int) -> any Layer {
+    switch self {
+    case .instance: InstanceNorm2d(channels: channels, affine: false)
+    case .batch: BatchNorm2d(channels: channels)
+    case .none: Identity()
+    }
+  }
+}
+
+/// How a ResNet generator's two up stages double the resolution.
+public enum GeneratorUpsampling: String, Sendable, Codable, CaseIterable {
+  /// The reference: `ConvTranspose2d` 3×3, stride 2, padding 1, output padding 1.
+  case transpose
+  /// Nearest-neighbour ×2, reflection pad 1, 3×3 convolution (avoids checkerboard artefacts).
+  case nearest
+  /// Bilinear ×2 (align_corners false), reflection pad 1, 3×3 convolution.
+  case bilinear
+}
+
+/// A ResNet generator's architecture (the reference's `--netG resnet_Nblocks`, `--ngf`,
+/// `--norm`, `--no_dropout`), without its channel counts.
+public struct GeneratorConfiguration: Sendable, Codable, Equatable {
+  /// Filters of the first convolution (`--ngf`, default 64); the bottleneck has 4×.
+  public var filters: Int
+  /// Residual blocks (9 for `resnet_9blocks`, 6 for `resnet_6blocks`).
+  public var residualBlocks: Int
+  public var norm: NormKind
+  /// Dropout 0.5 inside each residual block (the reference's default is `--no_dropout`).
+  public var dropout: Bool
+  public var upsampling: GeneratorUpsampling
+
+  public init(
+    filters: Int = 64, residualBlocks: Int = 9, norm: NormKind = .instance,
+    dropout: Bool = false, upsampling: GeneratorUpsampling = .transpose
+  ) {
+    self.filters = filters
+    self.residualBlocks = residualBlocks
+    self.norm = norm
+    self.dropout = dropout
+    self.upsampling = upsampling
+  }
+
+  /// The reference's `--netG` value: `resnet_9blocks`, `resnet_6blocks`, …
+  public var referenceName: String { "resnet_\(residualBlocks)blocks" }
+
+  enum CodingKeys: String, CodingKey {
+    case netG, ngf, n_blocks, norm, dropout, upsampling
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    filters = try container.decode(Int.self, forKey: .ngf)
+    residualBlocks = try container.decode(Int.self, forKey: .n_blocks)
+    norm = try container.decode(NormKind.self, forKey: .norm)
+    dropout = try container.decodeIfPresent(Bool.self, forKey: .dropout) ?? false
+    upsampling =
+      try container.decodeIfPresent(GeneratorUpsampling.self, forKey: .upsampling) ?? .transpose
+    let name = try container.decodeIfPresent(String.self, forKey: .netG) ?? referenceName
+    guard name == referenceName || name == "resnet" else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .netG, in: container,
+        debugDescription:
+          "netG \"\(name)\" does not match n_blocks \(residualBlocks) (expected "
+          + "\"\(referenceName)\"); only ResNet generators are supported")
+    }
+    guard filters > 0, residualBlocks >= 0 else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .ngf, in: container,
+        debugDescription: "ngf \(filters) and n_blocks \(residualBlocks) must be positive")
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(referenceName, forKey: .netG)
+    try container.encode(filters, forKey: .ngf)
+    try container.encode(residualBlocks, forKey: .n_blocks)
+    try container.encode(norm, forKey: .norm)
+    try container.encode(dropout, forKey: .dropout)
+    try container.encode(upsampling, forKey: .upsampling)
+  }
+}
+
+/// Which discriminator (the reference's `--netD`).
+public enum DiscriminatorKind: String, Sendable, Codable, CaseIterable {
+  /// The 70×70 PatchGAN: `NLayerDiscriminator` with 3 layers.
+  case basic
+  /// `NLayerDiscriminator` with `--n_layers_D` layers.
+  case nLayers = "n_layers"
+  /// The 1×1 PatchGAN (`PixelDiscriminator`).
+  case pixel
+}
+
+/// A discriminator's architecture (the reference's `--netD`, `--ndf`, `--n_layers_D`,
+/// `--norm`), without its input channel count.
+public struct DiscriminatorConfiguration: Sendable, Codable, Equatable {
+  public var kind: DiscriminatorKind
+  /// Filters of the first convolution (`--ndf`, default 64).
+  public var filters: Int
+  /// Strided convolutions of a PatchGAN (`--n_layers_D`; 3 for `basic`, unused by `pixel`).
+  public var layers: Int
+  public var norm: NormKind
+
+  public init(
+    kind: DiscriminatorKind = .basic, filters: Int = 64, layers: Int = 3,
+    norm: NormKind = .instance
+  ) {
+    self.kind = kind
+    self.filters = filters
+    self.layers = kind == .basic ? 3 : layers
+    self.norm = norm
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case netD, ndf, n_layers, norm
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    kind = try container.decode(DiscriminatorKind.self, forKey: .netD)
+    filters = try container.decode(Int.self, forKey: .ndf)
+    layers = try container.decodeIfPresent(Int.self, forKey: .n_layers) ?? 3
+    norm = try container.decode(NormKind.self, forKey: .norm)
+    guard filters > 0, layers > 0 else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .ndf, in: container,
+        debugDescription: "ndf \(filters) and n_layers \(layers) must be positive")
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(kind, forKey: .netD)
+    try container.encode(filters, forKey: .ndf)
+    try container.encode(layers, forKey: .n_layers)
+    try container.encode(norm, forKey: .norm)
+  }
+}

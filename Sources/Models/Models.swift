@@ -1,2 +1,0 @@
-/// Models: see docs/ARCHITECTURE.md for what this module owns.
-import Tensors
