@@ -216,7 +216,9 @@ def tiny():
         torch.manual_seed(SEED)
         net = build(config)
         randomise_batch_norm(net)
-        weights = {k: v.clone().contiguous() for k, v in net.state_dict().items()}
+        # num_batches_tracked (int64 in PyTorch) is stored as float32: Transmute's safetensors
+        # layer reads floating-point types only.
+        weights = {k: v.clone().to(torch.float32).contiguous() for k, v in net.state_dict().items()}
         x = torch.randn(*input_shape)
         net.train(mode == "train")
         y = net(x)
@@ -230,7 +232,7 @@ def tiny():
         if mode == "train":
             for k, v in net.state_dict().items():
                 if "running" in k or "num_batches" in k:
-                    io["after." + k] = v.clone().contiguous()
+                    io["after." + k] = v.clone().to(torch.float32).contiguous()
         save_file(weights, os.path.join(directory, name + ".weights.safetensors"))
         save_file(io, os.path.join(directory, name + ".io.safetensors"))
         listing[name] = {"config": config, "mode": mode}

@@ -115,6 +115,16 @@ extension Layer {
     for child in children { child.layer.setTraining(training) }
   }
 
+  /// This layer (named `prefix` without its trailing dot, "" at the root) and every descendant
+  /// with its dotted name, parents before children.
+  public func namedLayers(prefix: String = "") -> [(name: String, layer: any Layer)] {
+    var result: [(name: String, layer: any Layer)] = [(String(prefix.dropLast()), self)]
+    for child in children {
+      result += child.layer.namedLayers(prefix: prefix + child.name + ".")
+    }
+    return result
+  }
+
   /// Calls `visit` on this layer and every descendant, parents before children.
   public func forEachLayer(_ visit: (any Layer) -> Void) {
     visit(self)

@@ -52,11 +52,12 @@ func expectClose(
     sourceLocation: sourceLocation)
   guard actual.shape == expected.shape else { return }
   let worst = worstViolation(actual.scalars, expected.scalars, rtol: rtol, atol: atol)
+  let detail = worst.map {
+    "worst |difference| \($0.difference) > allowed \($0.allowed) at index \($0.index) "
+      + "(actual \(actual.scalars[$0.index]), expected \(expected.scalars[$0.index]))"
+  }
   #expect(
-    worst == nil,
-    "\(what): worst |difference| \(worst?.difference ?? 0) > allowed \(worst?.allowed ?? 0) at "
-      + "index \(worst?.index ?? 0) (actual \(worst.map { actual.scalars[$0.index] } ?? 0), "
-      + "expected \(worst.map { expected.scalars[$0.index] } ?? 0))",
+    worst == nil, "\(what): \(detail ?? "")",
     sourceLocation: sourceLocation)
 }
 
