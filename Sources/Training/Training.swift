@@ -1,2 +1,0 @@
-/// Training: see docs/ARCHITECTURE.md for what this module owns.
-import Tensors
