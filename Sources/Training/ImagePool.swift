@@ -9,28 +9,20 @@ public struct ImagePool: Sendable {
   public let capacity: Int
   /// The stored images, each `[1, C, H, W]` and detached from any graph.
   public private(set) var images: [Tensor]
-  /// The stream the swap decisions are drawn from.
-  public private(set) var random: TrainingRandom
 
-  public init(capacity: Int, random: TrainingRandom) {
+  /// An empty pool, or one restored from a checkpoint with its `images`.
+  public init(capacity: Int, images: [Tensor] = []) {
     precondition(capacity >= 0, "pool capacity must not be negative, got \(capacity)")
-    self.capacity = capacity
-    self.images = []
-    self.random = random
-  }
-
-  /// A pool restored from a checkpoint.
-  public init(capacity: Int, images: [Tensor], random: TrainingRandom) {
     precondition(
       images.count <= capacity, "a pool of \(capacity) cannot hold \(images.count) images")
     self.capacity = capacity
     self.images = images
-    self.random = random
   }
 
   /// Takes a batch of fresh fakes `[N, C, H, W]` and returns the batch to show the
-  /// discriminator, `[N, C, H, W]`, with no gradient history.
-  public mutating func query(_ fakes: Tensor) -> Tensor {
+  /// discriminator, `[N, C, H, W]`, with no gradient history. The swap decisions are drawn
+  /// from `random`.
+  public mutating func query(_ fakes: Tensor, random: inout TrainingRandom) -> Tensor {
     precondition(fakes.rank == 4, "the pool takes [N, C, H, W] batches, got \(fakes.shape)")
     let detached = Tensor(shape: fakes.shape, scalars: fakes.scalars)
     if capacity == 0 { return detached }
@@ -47,7 +39,7 @@ public struct ImagePool: Sendable {
       if images.count < capacity {
         images.append(sample)
         chosen.append(sample)
-      } else if random.uniform() > 0.5 {
+      } else if random.nextUniformDouble() > 0.5 {
         let slot = random.int(in: 0...(capacity - 1))
         chosen.append(images[slot])
         images[slot] = sample

@@ -9,6 +9,7 @@
 /// latest/               the newest checkpoint (model directory plus training state)
 /// epoch_005/ …          numbered checkpoints every --save-epoch-freq epochs
 /// ```
+import Checkpoints
 import Foundation
 
 /// One line of `losses.jsonl`.
@@ -112,12 +113,12 @@ public struct RunFolder: Sendable {
   }
 }
 
-/// Writes `data` to a temporary file beside `path`, then renames it over `path`.
+/// Writes `data` to a temporary file beside `path`, flushed, then renamed over `path`.
 func writeAtomically(_ data: Data, to path: String) throws(TrainingError) {
   do {
-    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    try AtomicFile.write([UInt8](data), to: URL(fileURLWithPath: path))
   } catch {
-    throw .file(path: path, reason: "cannot write: \(error.localizedDescription)")
+    throw .file(path: path, reason: error.reason)
   }
 }
 

@@ -48,9 +48,9 @@ public struct EpochPlan: Sendable, Equatable {
     let order = serial ? Array(0..<length) : random.permutation(length)
 
     func augmentation() -> Augmentation {
-      let x = random.uniform()
-      let y = random.uniform()
-      let mirrored = flip ? random.uniform() < 0.5 : false
+      let x = random.nextUniformDouble()
+      let y = random.nextUniformDouble()
+      let mirrored = flip ? random.nextUniformDouble() < 0.5 : false
       return Augmentation(cropX: x, cropY: y, flip: mirrored)
     }
 

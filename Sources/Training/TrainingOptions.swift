@@ -175,6 +175,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
   public var sampleFrequency = 400
   /// Write a plain progress line to the log every this many steps.
   public var printFrequency = 100
+  /// Compute threads (nil: every core).
+  public var threads: Int? = nil
 
   /// Options for a run on two folders, everything else at the reference's defaults.
   public init(folderA: String, folderB: String, name: String) {
@@ -191,9 +193,11 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
   }
 
   /// The run folder: `checkpointsDirectory/name`.
-  public var runDirectory: String {
-    checkpointsDirectory.hasSuffix("/")
-      ? checkpointsDirectory + name : checkpointsDirectory + "/" + name
+  public var runDirectory: String { TrainingOptions.runDirectory(checkpointsDirectory, name) }
+
+  /// The folder of run `name` under `checkpoints`.
+  public static func runDirectory(_ checkpoints: String, _ name: String) -> String {
+    checkpoints.hasSuffix("/") ? checkpoints + name : checkpoints + "/" + name
   }
 
   /// Whether the identity loss takes part (it needs as many channels in A as in B).

@@ -8,10 +8,11 @@ public struct TrainingRandom: RandomNumberGenerator, Codable, Sendable, Equatabl
   /// The four words of xoshiro256** state; never all zero.
   public private(set) var state: [UInt64]
 
-  /// A generator whose stream is fixed by `seed`; different `stream` numbers give independent
-  /// streams from one seed (loader, pools, sampling).
-  public init(seed: UInt64, stream: UInt64 = 0) {
-    var mix = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
+  /// A generator whose stream is fixed by `seed`, `stream` and `counter`: each use of
+  /// randomness (the loader's epoch `counter`, a pool's iteration `counter`) draws from its own
+  /// generator, so that resuming needs only the counters.
+  public init(seed: UInt64, stream: RandomStream = .loader, counter: UInt64 = 0) {
+    var mix = seed ^ (stream.rawValue &* 0xD1B5_4A32_D192_ED03) ^ (counter &* 0x8CB9_2BA7_2F3D_8DD7)
     var words = [UInt64]()
     for _ in 0..<4 {
       mix &+= 0x9E37_79B9_7F4A_7C15
@@ -38,7 +39,7 @@ public struct TrainingRandom: RandomNumberGenerator, Codable, Sendable, Equatabl
   }
 
   /// A number drawn uniformly from [0, 1), with 53 random bits.
-  public mutating func uniform() -> Double {
+  public mutating func nextUniformDouble() -> Double {
     Double(next() >> 11) * 0x1.0p-53
   }
 
@@ -64,4 +65,18 @@ public struct TrainingRandom: RandomNumberGenerator, Codable, Sendable, Equatabl
   }
 
   private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
+/// The independent uses of randomness in a run, each with its own generators.
+public enum RandomStream: UInt64, Sendable {
+  /// Initial weights.
+  case initialization = 1
+  /// The order, pairing, crops and flips of an epoch (counter: the epoch).
+  case loader = 2
+  /// Image pool A's swaps (counter: the iteration).
+  case poolA = 3
+  /// Image pool B's swaps (counter: the iteration).
+  case poolB = 4
+  /// Dropout masks (counter: the iteration).
+  case dropout = 5
 }
