@@ -22,7 +22,7 @@ public struct ImagePool: Sendable {
   /// Takes a batch of fresh fakes `[N, C, H, W]` and returns the batch to show the
   /// discriminator, `[N, C, H, W]`, with no gradient history. The swap decisions are drawn
   /// from `random`.
-  public mutating func query(_ fakes: Tensor, random: inout TrainingRandom) -> Tensor {
+  public mutating func query(_ fakes: Tensor, random: inout RandomGenerator) -> Tensor {
     precondition(fakes.rank == 4, "the pool takes [N, C, H, W] batches, got \(fakes.shape)")
     let detached = Tensor(shape: fakes.shape, scalars: fakes.scalars)
     if capacity == 0 { return detached }

@@ -126,6 +126,8 @@ func writeAtomically(_ data: Data, to path: String) throws(TrainingError) {
 func writeJSON<Value: Encodable>(_ value: Value, to path: String) throws(TrainingError) {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+  encoder.nonConformingFloatEncodingStrategy = .convertToString(
+    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   let data: Data
   do {
     data = try encoder.encode(value)
@@ -145,8 +147,11 @@ func readJSON<Value: Decodable>(_ type: Value.Type, from path: String) throws(Tr
   } catch {
     throw .file(path: path, reason: "cannot read: \(error.localizedDescription)")
   }
+  let decoder = JSONDecoder()
+  decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   do {
-    return try JSONDecoder().decode(type, from: data)
+    return try decoder.decode(type, from: data)
   } catch {
     throw .file(path: path, reason: "not the expected JSON: \(error)")
   }

@@ -5,6 +5,7 @@
 /// image `i mod |A|` and B image `i mod |B|` with `--serial-batches`, and otherwise the sample
 /// order is shuffled and each A is paired with a B drawn at random. Crops and flips are drawn
 /// here too, as fractions of the room each image turns out to have once decoded.
+import Tensors
 
 /// Where to crop and whether to flip one image.
 public struct Augmentation: Codable, Sendable, Equatable {
@@ -40,7 +41,7 @@ public struct EpochPlan: Sendable, Equatable {
   ///   - countB: images in folder B (at least 1).
   public init(
     countA: Int, countB: Int, batchSize: Int, serial: Bool, flip: Bool,
-    random: inout TrainingRandom
+    random: inout RandomGenerator
   ) {
     precondition(countA > 0 && countB > 0, "empty folders: |A| = \(countA), |B| = \(countB)")
     precondition(batchSize > 0, "batch size must be positive, got \(batchSize)")

@@ -8,7 +8,7 @@ import Testing
 
 @Suite struct EpochPlanTests {
   @Test func coversTheLargerFolderOncePerEpoch() {
-    var random = TrainingRandom(seed: 7, stream: .loader, counter: 1)
+    var random = RandomGenerator(seed: 7, stream: .loader, counter: 1)
     let plan = EpochPlan(
       countA: 5, countB: 12, batchSize: 5, serial: false, flip: true, random: &random)
     #expect(plan.batches.map(\.count) == [5, 5, 2])
@@ -24,7 +24,7 @@ import Testing
   }
 
   @Test func serialBatchesTakeBothFoldersInOrder() {
-    var random = TrainingRandom(seed: 7, stream: .loader, counter: 1)
+    var random = RandomGenerator(seed: 7, stream: .loader, counter: 1)
     let plan = EpochPlan(
       countA: 4, countB: 3, batchSize: 1, serial: true, flip: false, random: &random)
     let samples = plan.batches.flatMap { $0 }
@@ -35,7 +35,7 @@ import Testing
 
   @Test func isFixedBySeedAndEpoch() {
     func plan(seed: UInt64, epoch: UInt64) -> EpochPlan {
-      var random = TrainingRandom(seed: seed, stream: .loader, counter: epoch)
+      var random = RandomGenerator(seed: seed, stream: .loader, counter: epoch)
       return EpochPlan(
         countA: 20, countB: 30, batchSize: 2, serial: false, flip: true, random: &random)
     }
@@ -47,7 +47,7 @@ import Testing
 
 @Suite struct RandomStreamTests {
   @Test func boundedDrawsAreUniform() {
-    var random = TrainingRandom(seed: 11)
+    var random = RandomGenerator(seed: 11, stream: .loader)
     var counts = [Int](repeating: 0, count: 6)
     for _ in 0..<60_000 { counts[random.int(in: 0...5)] += 1 }
     // Each count is binomial(60000, 1/6): mean 10000, sd 91; 6 sd either side.
@@ -55,7 +55,7 @@ import Testing
   }
 
   @Test func permutationsHoldEveryIndexOnce() {
-    var random = TrainingRandom(seed: 5)
+    var random = RandomGenerator(seed: 5, stream: .loader)
     let order = random.permutation(100)
     #expect(order.sorted() == Array(0..<100))
     #expect(order != Array(0..<100))
@@ -68,7 +68,7 @@ import Testing
 
   @Test func sizeZeroReturnsTheInput() {
     var pool = ImagePool(capacity: 0)
-    var random = TrainingRandom(seed: 1)
+    var random = RandomGenerator(seed: 1)
     let out = pool.query(fake(3), random: &random)
     #expect(out.scalars == [3, -3])
     #expect(pool.images.isEmpty)
@@ -76,7 +76,7 @@ import Testing
 
   @Test func returnsNewImagesUntilFullThenSwapsAboutHalf() {
     var pool = ImagePool(capacity: 50)
-    var random = TrainingRandom(seed: 1)
+    var random = RandomGenerator(seed: 1)
     for id in 0..<50 {
       #expect(pool.query(fake(id), random: &random).scalars == [Float(id), -Float(id)])
     }
@@ -102,7 +102,7 @@ import Testing
 
   @Test func poolsBatchesImageByImage() {
     var pool = ImagePool(capacity: 3)
-    var random = TrainingRandom(seed: 2)
+    var random = RandomGenerator(seed: 2)
     let batch = Tensor(shape: [2, 1, 1, 2], scalars: [1, -1, 2, -2])
     #expect(pool.query(batch, random: &random).shape == [2, 1, 1, 2])
     #expect(pool.images.count == 2)
@@ -142,7 +142,7 @@ import Testing
     #expect(dataset.imagesB.count == 5)
 
     for epoch in 1...2 {
-      var random = TrainingRandom(seed: 0, stream: .loader, counter: UInt64(epoch))
+      var random = RandomGenerator(seed: 0, stream: .loader, counter: UInt64(epoch))
       let plan = EpochPlan(
         countA: 4, countB: 5, batchSize: 2, serial: false, flip: true, random: &random)
       let loader = dataset.epoch(plan)
