@@ -1,5 +1,3 @@
-import CBLAS
-
 /// Fast 2-D convolution over NCHW Float32 buffers: im2col in bands of output rows, then
 /// `cblas_sgemm` per band.
 ///
@@ -66,7 +64,10 @@ enum ConvolutionCore {
       Winograd.forward(g, input: input, weight: weight, output: output)
       return
     }
-    ComputeThreads.prepareBLAS()
+    if allowWinograd && NarrowConvolution.supports(g) {
+      NarrowConvolution.forward(g, input: input, weight: weight, output: output)
+      return
+    }
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
     let inPlane = g.height * g.width
@@ -92,10 +93,10 @@ enum ConvolutionCore {
           matrix = UnsafePointer(columns)
           matrixStride = bandWidth
         }
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.outChannels), Int32(bandWidth),
-          Int32(reduction), 1, weight, Int32(reduction), matrix, Int32(matrixStride), 0,
-          output + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane))
+        ComputeThreads.sgemm(
+          transposeA: false, transposeB: false, g.outChannels, bandWidth, reduction, weight,
+          reduction, matrix, matrixStride,
+          output + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane)
       }
     }
   }
@@ -111,17 +112,20 @@ enum ConvolutionCore {
         g, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient)
       return
     }
-    ComputeThreads.prepareBLAS()
+    if allowWinograd && prefersFlippedKernel(g) {
+      backwardInputByFlippedKernel(
+        g, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient)
+      return
+    }
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
     let inPlane = g.height * g.width
     if ColumnMatrix.isIdentity(g) {
       for n in 0..<g.batch {
-        cblas_sgemm(
-          CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.inChannels), Int32(outPlane),
-          Int32(g.outChannels), 1, weight, Int32(reduction),
-          outputGradient + n * g.outChannels * outPlane, Int32(outPlane), 0,
-          inputGradient + n * g.inChannels * inPlane, Int32(inPlane))
+        ComputeThreads.sgemm(
+          transposeA: true, transposeB: false, g.inChannels, outPlane, g.outChannels, weight,
+          reduction, outputGradient + n * g.outChannels * outPlane, outPlane,
+          inputGradient + n * g.inChannels * inPlane, inPlane)
       }
       return
     }
@@ -134,11 +138,10 @@ enum ConvolutionCore {
       for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
         let rowCount = min(bandRows, g.outHeight - firstRow)
         let bandWidth = rowCount * g.outWidth
-        cblas_sgemm(
-          CblasRowMajor, CblasTrans, CblasNoTrans, Int32(reduction), Int32(bandWidth),
-          Int32(g.outChannels), 1, weight, Int32(reduction),
-          outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane),
-          0, columns, Int32(bandWidth))
+        ComputeThreads.sgemm(
+          transposeA: true, transposeB: false, reduction, bandWidth, g.outChannels, weight,
+          reduction, outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth,
+          outPlane, columns, bandWidth)
         ColumnMatrix.accumulate(
           g, columns: columns, firstRow: firstRow, rowCount: rowCount,
           image: inputGradient + n * g.inChannels * inPlane)
@@ -156,7 +159,11 @@ enum ConvolutionCore {
         g, input: input, outputGradient: outputGradient, weightGradient: weightGradient)
       return
     }
-    ComputeThreads.prepareBLAS()
+    if allowWinograd && NarrowConvolution.supports(g) {
+      NarrowConvolution.backwardWeight(
+        g, input: input, outputGradient: outputGradient, weightGradient: weightGradient)
+      return
+    }
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
     let inPlane = g.height * g.width
@@ -183,13 +190,48 @@ enum ConvolutionCore {
           matrix = UnsafePointer(columns)
           matrixStride = bandWidth
         }
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(g.outChannels), Int32(reduction),
-          Int32(bandWidth), 1,
-          outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane),
-          matrix, Int32(matrixStride), beta, weightGradient, Int32(reduction))
+        ComputeThreads.sgemm(
+          transposeA: false, transposeB: true, g.outChannels, reduction, bandWidth,
+          outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane,
+          matrix, matrixStride, beta: beta, weightGradient, reduction)
         beta = 1
       }
+    }
+  }
+
+  /// Whether the input gradient is better computed as a forward convolution of the output
+  /// gradient: stride 1, and far fewer output than input channels, so that col2im would
+  /// scatter a column matrix `kH·kW·Cin / Cout` times larger than the gradient it reads.
+  static func prefersFlippedKernel(_ g: ConvolutionGeometry) -> Bool {
+    !g.isTransposed && g.strideY == 1 && g.strideX == 1 && g.outChannels * 4 <= g.inChannels
+      && g.paddingY < g.kernelHeight && g.paddingX < g.kernelWidth
+  }
+
+  /// The input gradient of a stride-1 convolution as the forward convolution of the output
+  /// gradient `[N, Cout, outH, outW]` with the flipped kernel `[Cin, Cout, kH, kW]`
+  /// (`weight[co, ci, kH − 1 − ky, kW − 1 − kx]`) and padding `k − 1 − p`.
+  static func backwardInputByFlippedKernel(
+    _ g: ConvolutionGeometry, outputGradient: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>
+  ) {
+    let flipped = ConvolutionGeometry(
+      batch: g.batch, inChannels: g.outChannels, outChannels: g.inChannels,
+      height: g.outHeight, width: g.outWidth, kernelHeight: g.kernelHeight,
+      kernelWidth: g.kernelWidth, paddingY: g.kernelHeight - 1 - g.paddingY,
+      paddingX: g.kernelWidth - 1 - g.paddingX)
+    precondition(
+      flipped.outHeight == g.height && flipped.outWidth == g.width,
+      "flipped kernel does not restore the input size of \(g)")
+    let kernelArea = g.kernelHeight * g.kernelWidth
+    ScratchPool.withBuffer(g.weightCount) { flippedWeight in
+      for co in 0..<g.outChannels {
+        for ci in 0..<g.inChannels {
+          let source = weight + (co * g.inChannels + ci) * kernelArea
+          let target = flippedWeight + (ci * g.outChannels + co) * kernelArea
+          for tap in 0..<kernelArea { target[kernelArea - 1 - tap] = source[tap] }
+        }
+      }
+      forward(flipped, input: outputGradient, weight: flippedWeight, output: inputGradient)
     }
   }
 

@@ -88,7 +88,7 @@ enum Winograd {
               let tileCount = tileRows * tiling.tilesX
               transformInput(
                 tiling, image: image, firstTileRow: firstTileRow, tileRows: tileRows, into: v)
-              for point in 0..<36 {
+              ComputeThreads.parallelFor(36) { point in
                 cblas_sgemm(
                   CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.outChannels),
                   Int32(tileCount), Int32(g.inChannels), 1,
@@ -126,7 +126,7 @@ enum Winograd {
               let tileCount = tileRows * tiling.tilesX
               transformOutputGradient(
                 tiling, gradient, firstTileRow: firstTileRow, tileRows: tileRows, into: dm)
-              for point in 0..<36 {
+              ComputeThreads.parallelFor(36) { point in
                 cblas_sgemm(
                   CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.inChannels),
                   Int32(tileCount), Int32(g.outChannels), 1,
@@ -165,7 +165,7 @@ enum Winograd {
                 tiling, image: image, firstTileRow: firstTileRow, tileRows: tileRows, into: v)
               transformOutputGradient(
                 tiling, gradient, firstTileRow: firstTileRow, tileRows: tileRows, into: dm)
-              for point in 0..<36 {
+              ComputeThreads.parallelFor(36) { point in
                 cblas_sgemm(
                   CblasRowMajor, CblasNoTrans, CblasTrans, Int32(g.outChannels),
                   Int32(g.inChannels), Int32(tileCount), 1,
@@ -425,33 +425,48 @@ enum Winograd {
   ) {
     let pointStride = g.outChannels * g.inChannels
     ComputeThreads.parallelFor(g.outChannels, minimumPerWorker: 4) { co in
-      for first in stride(from: 0, to: g.inChannels, by: 8) {
-        let lanes = min(8, g.inChannels - first)
-        let kernels = weight + (co * g.inChannels + first) * 9
-        func tap(_ index: Int) -> Lanes {
-          var value = Lanes(repeating: 0)
-          for lane in 0..<lanes { value[lane] = kernels[lane * 9 + index] }
-          return value
-        }
-        // G g: along the rows of each kernel column.
-        var columns = [Lanes](repeating: Lanes(repeating: 0), count: 18)
-        for b in 0..<3 {
-          let r = weightRows(tap(b), tap(3 + b), tap(6 + b))
-          columns[b] = r.0
-          columns[3 + b] = r.1
-          columns[6 + b] = r.2
-          columns[9 + b] = r.3
-          columns[12 + b] = r.4
-          columns[15 + b] = r.5
-        }
-        // (G g) Gᵀ: along each row.
-        let destination = u + co * g.inChannels + first
-        for i in 0..<6 {
-          let c = weightRows(columns[3 * i], columns[3 * i + 1], columns[3 * i + 2])
-          let values = [c.0, c.1, c.2, c.3, c.4, c.5]
-          for j in 0..<6 {
-            let target = destination + (6 * i + j) * pointStride
-            for lane in 0..<lanes { target[lane] = values[j][lane] }
+      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { columns in
+        for first in stride(from: 0, to: g.inChannels, by: 8) {
+          let lanes = min(8, g.inChannels - first)
+          let kernels = weight + (co * g.inChannels + first) * 9
+          // Eight kernels side by side, one SIMD lane each.
+          func tap(_ index: Int) -> Lanes {
+            var value = Lanes(repeating: 0)
+            for lane in 0..<lanes { value[lane] = kernels[lane * 9 + index] }
+            return value
+          }
+          // G g: along the rows of each kernel column.
+          for b in 0..<3 {
+            let r = weightRows(tap(b), tap(3 + b), tap(6 + b))
+            columns[b] = r.0
+            columns[3 + b] = r.1
+            columns[6 + b] = r.2
+            columns[9 + b] = r.3
+            columns[12 + b] = r.4
+            columns[15 + b] = r.5
+          }
+          // (G g) Gᵀ: along each row.
+          let destination = u + co * g.inChannels + first
+          for i in 0..<6 {
+            let c = weightRows(columns[3 * i], columns[3 * i + 1], columns[3 * i + 2])
+            let row = destination + 6 * i * pointStride
+            if lanes == 8 {
+              store(c.0, row)
+              store(c.1, row + pointStride)
+              store(c.2, row + 2 * pointStride)
+              store(c.3, row + 3 * pointStride)
+              store(c.4, row + 4 * pointStride)
+              store(c.5, row + 5 * pointStride)
+            } else {
+              for lane in 0..<lanes {
+                row[lane] = c.0[lane]
+                row[pointStride + lane] = c.1[lane]
+                row[2 * pointStride + lane] = c.2[lane]
+                row[3 * pointStride + lane] = c.3[lane]
+                row[4 * pointStride + lane] = c.4[lane]
+                row[5 * pointStride + lane] = c.5[lane]
+              }
+            }
           }
         }
       }
@@ -466,34 +481,36 @@ enum Winograd {
   ) {
     let pointStride = g.outChannels * g.inChannels
     ComputeThreads.parallelFor(g.outChannels, minimumPerWorker: 4) { co in
-      for first in stride(from: 0, to: g.inChannels, by: 8) {
-        let lanes = min(8, g.inChannels - first)
-        let source = du + co * g.inChannels + first
-        func point(_ index: Int) -> Lanes {
-          var value = Lanes(repeating: 0)
-          let start = source + index * pointStride
-          for lane in 0..<lanes { value[lane] = start[lane] }
-          return value
-        }
-        // Gᵀ dU: along the rows of each point column.
-        var columns = [Lanes](repeating: Lanes(repeating: 0), count: 18)
-        for j in 0..<6 {
-          let r = weightRowsAdjoint(
-            point(j), point(6 + j), point(12 + j), point(18 + j), point(24 + j), point(30 + j))
-          columns[j] = r.0
-          columns[6 + j] = r.1
-          columns[12 + j] = r.2
-        }
-        // (Gᵀ dU) G: along each row, scattered into the 3×3 kernels.
-        let kernels = weightGradient + (co * g.inChannels + first) * 9
-        for a in 0..<3 {
-          let k = weightRowsAdjoint(
-            columns[6 * a], columns[6 * a + 1], columns[6 * a + 2], columns[6 * a + 3],
-            columns[6 * a + 4], columns[6 * a + 5])
-          for lane in 0..<lanes {
-            kernels[lane * 9 + a * 3] = k.0[lane]
-            kernels[lane * 9 + a * 3 + 1] = k.1[lane]
-            kernels[lane * 9 + a * 3 + 2] = k.2[lane]
+      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { columns in
+        for first in stride(from: 0, to: g.inChannels, by: 8) {
+          let lanes = min(8, g.inChannels - first)
+          let source = du + co * g.inChannels + first
+          func point(_ index: Int) -> Lanes {
+            let start = source + index * pointStride
+            if lanes == 8 { return load(start) }
+            var value = Lanes(repeating: 0)
+            for lane in 0..<lanes { value[lane] = start[lane] }
+            return value
+          }
+          // Gᵀ dU: along the rows of each point column.
+          for j in 0..<6 {
+            let r = weightRowsAdjoint(
+              point(j), point(6 + j), point(12 + j), point(18 + j), point(24 + j), point(30 + j))
+            columns[j] = r.0
+            columns[6 + j] = r.1
+            columns[12 + j] = r.2
+          }
+          // (Gᵀ dU) G: along each row, scattered into the 3×3 kernels.
+          let kernels = weightGradient + (co * g.inChannels + first) * 9
+          for a in 0..<3 {
+            let k = weightRowsAdjoint(
+              columns[6 * a], columns[6 * a + 1], columns[6 * a + 2], columns[6 * a + 3],
+              columns[6 * a + 4], columns[6 * a + 5])
+            for lane in 0..<lanes {
+              kernels[lane * 9 + a * 3] = k.0[lane]
+              kernels[lane * 9 + a * 3 + 1] = k.1[lane]
+              kernels[lane * 9 + a * 3 + 2] = k.2[lane]
+            }
           }
         }
       }

@@ -287,3 +287,34 @@ func winogradBands() {
   #expect(banded.bandTileRows == 2 && banded.tilesY == 8)
   compare(g, fast: .fast, reference: .reference, seed: 50, tolerance: 2e-4)
 }
+
+/// Few output channels: the direct narrow path (stride 1, no padding) and the input gradient
+/// through the flipped kernel (also with padding), with tails of fewer than eight columns.
+let narrowGeometries: [ConvolutionGeometry] = [
+  ConvolutionGeometry(
+    batch: 1, inChannels: 16, outChannels: 3, height: 20, width: 21, kernelHeight: 7,
+    kernelWidth: 7),
+  ConvolutionGeometry(
+    batch: 2, inChannels: 10, outChannels: 1, height: 12, width: 13, kernelHeight: 4,
+    kernelWidth: 4),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 17, outChannels: 2, height: 11, width: 18, kernelHeight: 3,
+    kernelWidth: 3),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 17, outChannels: 4, height: 10, width: 24, kernelHeight: 3,
+    kernelWidth: 2),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 12, outChannels: 3, height: 9, width: 10, kernelHeight: 5,
+    kernelWidth: 5, paddingY: 2, paddingX: 2),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 20, outChannels: 1, height: 8, width: 9, kernelHeight: 4,
+    kernelWidth: 4, paddingY: 1, paddingX: 1),
+]
+
+@Test("narrow convolutions match the nested-loop reference", arguments: narrowGeometries.indices)
+func narrowMatchesReference(index: Int) {
+  let g = narrowGeometries[index]
+  #expect(NarrowConvolution.supports(g) == (g.paddingY == 0))
+  #expect(ConvolutionCore.prefersFlippedKernel(g))
+  compare(g, fast: .fast, reference: .reference, seed: UInt64(60 + index))
+}
