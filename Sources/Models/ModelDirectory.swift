@@ -147,8 +147,9 @@ public struct ModelDirectory {
     return ModelDirectory(url: url, configuration: configuration, networks: networks)
   }
 
-  /// Sets `network`'s weights from the safetensors file at `fileURL`. Running statistics that
-  /// old PyTorch versions saved for instance norms are ignored, as the reference does.
+  /// Sets `network`'s weights from the safetensors file at `fileURL`. A `module.` prefix on
+  /// every key (DataParallel) and running statistics that old PyTorch versions saved for
+  /// instance norms are dropped first, as the reference's loader does.
   public static func loadWeights(
     into network: any Layer, from fileURL: URL
   ) throws(ModelDirectoryError) {
@@ -160,14 +161,10 @@ public struct ModelDirectory {
         FileManager.default.fileExists(atPath: fileURL.path) ? .unreadableWeights : .missingNetwork
       throw ModelDirectoryError(kind, path: fileURL.path, reason: error.reason)
     }
-    var ignored = Set<String>()
-    for (name, layer) in network.namedLayers() where layer is InstanceNorm2d {
-      let prefix = name.isEmpty ? "" : name + "."
-      ignored.formUnion(
-        ["running_mean", "running_var", "num_batches_tracked"].map { prefix + $0 })
-    }
+    // The reference loader's clean-up: no DataParallel prefix, no instance-norm statistics.
+    let (tensors, _) = ReferenceKeys.normalized(file.tensors)
     do {
-      try network.loadStateDictionary(file.tensors, ignoring: ignored)
+      try network.loadStateDictionary(tensors)
     } catch {
       throw ModelDirectoryError(
         .architectureMismatch, path: fileURL.path,

@@ -201,3 +201,28 @@ func makeNetworks(
     }
   }
 }
+
+@Suite struct ReferenceFileCleanUpTests {
+  @Test func dataParallelPrefixesAndOldInstanceNormStatisticsAreDropped() throws {
+    let directory = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var configuration = smallConfiguration()
+    configuration.networks = [.generatorA]
+    let networks = makeNetworks(configuration, seed: 2)
+    try ModelDirectory.save(configuration: configuration, networks: networks, to: directory)
+
+    // Rewrite G_A as an old multi-GPU PyTorch run would have saved it.
+    let original = try #require(networks[.generatorA]).stateDictionary()
+    var tensors: [String: Tensor] = [:]
+    for entry in original { tensors["module." + entry.name] = entry.value }
+    tensors["module.model.2.running_mean"] = Tensor(shape: [4])
+    tensors["module.model.2.running_var"] = Tensor(shape: [4], repeating: 1)
+    try SafetensorsFile(tensors: tensors).write(
+      to: directory.appendingPathComponent("G_A.safetensors"))
+
+    let loaded = try ModelDirectory.load(from: directory)
+    let restored = try #require(loaded.networks[.generatorA]).stateDictionary()
+    #expect(restored.map(\.name) == original.map(\.name))
+    #expect(restored.map(\.value.scalars) == original.map(\.value.scalars))
+  }
+}
