@@ -302,6 +302,23 @@ def verify_pth(path, reference_path, blocks, ngf, dropout, half):
     return 1 if problems else 0
 
 
+def verify_pth_values(path, expected):
+    """Loads a .pth with weights_only=True and compares each tensor's dtype, shape and values
+    with `expected` ({key: [dtype name, shape, flat values]})."""
+    state = torch.load(path, weights_only=True)
+    problems = []
+    if sorted(state) != sorted(expected):  # the manifest's JSON does not keep the order
+        problems.append(f"keys {sorted(state)} != {sorted(expected)}")
+    for key, (dtype, shape, values) in expected.items():
+        got = state.get(key)
+        want = torch.tensor(values, dtype=getattr(torch, dtype)).reshape(shape)
+        if got is None or got.dtype != want.dtype or not torch.equal(got, want):
+            problems.append(f"{key}: {got} differs from {want}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def verify_all(manifest_path):
     """Runs every check a manifest lists (the arguments of verify-safetensors and verify-pth)
     so that torch is imported once; exit status 1 if any fails."""
@@ -309,6 +326,8 @@ def verify_all(manifest_path):
     for item in json.loads(pathlib.Path(manifest_path).read_text()):
         if item["check"] == "safetensors":
             status = verify_safetensors(item["file"], item["expected"], item["dtype"])
+        elif item["check"] == "pth_values":
+            status = verify_pth_values(item["file"], item["expected"])
         else:
             status = verify_pth(item["file"], item["reference"], item["blocks"], item["ngf"],
                                 item["dropout"], item["half"])

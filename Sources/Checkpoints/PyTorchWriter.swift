@@ -7,11 +7,14 @@ extension PyTorchCheckpoint {
   /// with `weights_only=True`: the pickle names only `collections.OrderedDict`,
   /// `torch._utils._rebuild_tensor_v2` and the storage class.
   ///
+  /// The tensors named in `integerKeys` (counters such as batch norm's `num_batches_tracked`,
+  /// int64 in PyTorch) are stored as int64 storages, their values rounded to whole numbers.
+  ///
   /// The archive holds `archive/data.pkl`, `archive/byteorder`, `archive/data/0…` and
   /// `archive/version`, stored without compression. `path` names the destination in errors.
   public static func encoded(
     _ entries: [(key: String, tensor: Tensor)], as type: StoredScalarType = .float32,
-    path: String
+    integerKeys: Set<String> = [], path: String
   ) throws(CheckpointError) -> [UInt8] {
     var pickle = PickleWriter()
     pickle.protocolHeader()
@@ -26,7 +29,10 @@ extension PyTorchCheckpoint {
       // The storage, by persistent id: ('storage', class, key, location, element count).
       pickle.mark()
       pickle.string("storage")
-      pickle.global(module: "torch", name: storageClass(type))
+      let isInteger = integerKeys.contains(entry.key)
+      pickle.global(
+        module: "torch",
+        name: isInteger ? TorchStorageType.int64.rawValue : storageClass(type))
       pickle.string(String(index))
       pickle.string("cpu")
       pickle.integer(entry.tensor.scalars.count)
@@ -60,7 +66,13 @@ extension PyTorchCheckpoint {
     records.append(ZipArchive.Entry(name: "archive/byteorder", contents: Array("little".utf8)))
     for (index, entry) in entries.enumerated() {
       var data: [UInt8] = []
-      type.encode(entry.tensor.scalars, into: &data)
+      if integerKeys.contains(entry.key) {
+        for value in entry.tensor.scalars {
+          appendLittleEndian(Int64(exactly: value.rounded()) ?? 0, to: &data)
+        }
+      } else {
+        type.encode(entry.tensor.scalars, into: &data)
+      }
       records.append(ZipArchive.Entry(name: "archive/data/\(index)", contents: data))
     }
     records.append(ZipArchive.Entry(name: "archive/version", contents: Array("3\n".utf8)))
@@ -69,9 +81,11 @@ extension PyTorchCheckpoint {
 
   /// Writes `entries` atomically to `url` as a zip-format checkpoint (see `encoded`).
   public static func write(
-    _ entries: [(key: String, tensor: Tensor)], to url: URL, as type: StoredScalarType = .float32
+    _ entries: [(key: String, tensor: Tensor)], to url: URL, as type: StoredScalarType = .float32,
+    integerKeys: Set<String> = []
   ) throws(CheckpointError) {
-    try AtomicFile.write(encoded(entries, as: type, path: url.path), to: url)
+    try AtomicFile.write(
+      encoded(entries, as: type, integerKeys: integerKeys, path: url.path), to: url)
   }
 
   private static func storageClass(_ type: StoredScalarType) -> String {

@@ -200,13 +200,14 @@ struct ReferenceLayoutFixture: Decodable {
 
   @Test func writesScalarsAndEmptyTensors() throws {
     let entries: [(key: String, tensor: Tensor)] = [
-      ("scalar", Tensor(shape: [], scalars: [3.25])),
+      ("scalar", Tensor(shape: [], scalars: [3])),
       ("empty", Tensor(shape: [0, 3], scalars: [])),
       ("big", Tensor(shape: [300, 301], scalars: (0..<90300).map { Float($0) })),
     ]
-    let bytes = try PyTorchCheckpoint.encoded(entries, path: "x.pth")
+    let bytes = try PyTorchCheckpoint.encoded(entries, integerKeys: ["scalar"], path: "x.pth")
     let copy = try PyTorchCheckpoint(bytes: bytes, path: "x.pth")
     #expect(copy.keys == ["scalar", "empty", "big"])
+    #expect(copy.storedTypes["scalar"] == .int64 && copy.storedTypes["big"] == .float32)
     expectIdentical(
       copy.tensors, Dictionary(uniqueKeysWithValues: entries.map { ($0.key, $0.tensor) }),
       "odd shapes")

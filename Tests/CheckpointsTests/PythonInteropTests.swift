@@ -47,6 +47,24 @@ import Testing
       }
     }
 
+    // .pth dtypes: an int64 counter beside float32 and float16 tensors, a scalar, a strided shape.
+    let mixed: [(key: String, tensor: Tensor)] = [
+      ("model.2.num_batches_tracked", Tensor(shape: [], scalars: [7])),
+      ("weights", Tensor(shape: [2, 3], scalars: [1, -2, 0.5, 3, 4.25, -0])),
+    ]
+    for (type, dtype) in [(StoredScalarType.float32, "float32"), (.float16, "float16")] {
+      let url = scratch.file("mixed-\(dtype).pth")
+      try PyTorchCheckpoint.write(
+        mixed, to: url, as: type, integerKeys: ["model.2.num_batches_tracked"])
+      checks.append([
+        "check": "pth_values", "file": url.path,
+        "expected": [
+          "model.2.num_batches_tracked": ["int64", [Int](), [7]],
+          "weights": [dtype, [2, 3], [1, -2, 0.5, 3, 4.25, 0]],
+        ],
+      ])
+    }
+
     let manifest = scratch.file("manifest.json")
     try JSONSerialization.data(withJSONObject: checks).write(to: manifest)
     let (status, errors) = runPython([FixturePaths.script.path, "verify-all", manifest.path])
