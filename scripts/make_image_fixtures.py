@@ -200,6 +200,22 @@ def main():
         "width": 64, "height": 16, "channels": 3, "bitDepth": 8, "tolerance": 4,
         "samples": np.round(expected).astype(int).reshape(-1).tolist()}
 
+    # The same inks as YCCK, through libjpeg itself (scripts/write_ycck_jpeg.c, built here).
+    tool = OUT / "write_ycck_jpeg"
+    subprocess.run(["cc", "-O2", "-o", str(tool), str(ROOT / "scripts" / "write_ycck_jpeg.c"),
+                    "-ljpeg"], check=True)
+    ycck = subprocess.run([str(tool), "64", "16", "100"], input=(255 - cmyk).tobytes(),
+                          capture_output=True, check=True).stdout
+    tool.unlink()
+    write("ycck_adobe.jpg", ycck)
+    manifest["ycck_adobe.jpg"] = dict(manifest["cmyk_adobe.jpg"], tolerance=6)
+
+    # Corrupt entropy-coded data in the middle of the scan (not a truncation).
+    corrupt = bytearray(valid_jpeg)
+    middle = scan + (len(valid_jpeg) - scan) // 2
+    corrupt[middle:middle + 8] = b"\xff\xd0\x00\x13\x37\xff\xd9\x00"
+    write("corrupt_data.jpg", bytes(corrupt))
+
     # EXIF orientations 1-8 on an asymmetric 24 x 16 picture, and a PNG with eXIf.
     arrow = blocks_image(24, 16, rng.integers(0, 256, size=(6, 3)))
     for orientation in range(1, 9):

@@ -67,7 +67,7 @@ func expectRefusal(
 
 @Suite struct HostileFileTests {
   @Test func everyReferenceIsPresent() {
-    #expect(hostileReferences.count == 31)
+    #expect(hostileReferences.count == 32)
   }
 
   @Test(arguments: hostileReferences.keys.sorted())
@@ -171,6 +171,21 @@ func expectRefusal(
     }
     #expect(try ImageInfo(contentsOf: hostilePath("orientation_6.png")).orientation == 6)
     #expect(try ImageInfo(contentsOf: hostilePath("exif_orientation_99.jpg")).orientation == 1)
+  }
+
+  @Test func corruptEntropyDataIsAnErrorUnlessLenient() throws {
+    expectRefusal(hostilePath("corrupt_data.jpg")) { error in
+      guard case .corrupt(_, .jpeg, let reason) = error else { return false }
+      return reason.hasPrefix("Corrupt JPEG data")
+    }
+    let lenient = try Image(
+      contentsOf: hostilePath("corrupt_data.jpg"), limits: DecodeLimits(strictJPEG: false))
+    #expect(lenient.width == 32 && lenient.height == 24)
+  }
+
+  @Test func ycckIsReportedAsSuch() throws {
+    let info = try ImageInfo(contentsOf: hostilePath("ycck_adobe.jpg"))
+    #expect(info.storedChannels == 4 && info.colorChannels == 3 && info.colorModel == "YCCK")
   }
 
   @Test func cmykIsReportedAsAdobeInverted() throws {
