@@ -129,20 +129,25 @@ def write_model(name, channels_a, channels_b, ngf, blocks):
     for key, generator in generators.items():
         state = {k: v.contiguous() for k, v in generator.state_dict().items()}
         save_file(state, os.path.join(directory, f"{key}.safetensors"))
+    # The model directory's config.json as Sources/Models/ModelConfiguration.swift reads it:
+    # input_nc is domain A's channel count and output_nc domain B's, as in the reference.
     config = {
         "format": "transmute-model",
-        "formatVersion": 1,
+        "format_version": 1,
         "generator": {
-            "architecture": "resnet",
+            "netG": f"resnet_{blocks}blocks",
             "ngf": ngf,
-            "residualBlocks": blocks,
+            "n_blocks": blocks,
             "norm": "instance",
             "dropout": False,
-            "upsampling": "transposed",
+            "upsampling": "transpose",
         },
-        "domainA": {"name": "rgb" if channels_a == 3 else "grey", "channels": channels_a},
-        "domainB": {"name": "painted" if channels_b == 3 else "grey", "channels": channels_b},
-        "imageSize": 256,
+        "input_nc": channels_a,
+        "output_nc": channels_b,
+        "domains": {"A": "photo", "B": "painting" if channels_b == 3 else "sketch"},
+        "image_size": 256,
+        "networks": ["G_A", "G_B"],
+        "options": {"script": "scripts/make_translation_fixtures.py", "seed": str(SEED)},
     }
     with open(os.path.join(directory, "config.json"), "w") as file:
         json.dump(config, file, indent=2)

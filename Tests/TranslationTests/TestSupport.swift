@@ -103,3 +103,18 @@ func worstDifference(_ a: [Float], _ b: [Float]) -> (value: Float, index: Int) {
   }
   return worst
 }
+
+/// How far `actual` strays from `expected` beyond `atol + rtol·|expected|`: the worst excess
+/// (≤ 0 when every sample is within tolerance), where it is, and both values there.
+func closeness(_ actual: [Float], _ expected: [Float], rtol: Float, atol: Float) -> (
+  excess: Float, index: Int, actual: Float, expected: Float
+) {
+  precondition(actual.count == expected.count, "sizes differ: \(actual.count), \(expected.count)")
+  var worst: (excess: Float, index: Int, actual: Float, expected: Float) = (-.infinity, -1, 0, 0)
+  for index in actual.indices {
+    let allowed = atol + rtol * abs(expected[index])
+    let excess = abs(actual[index] - expected[index]) - allowed
+    if excess > worst.excess { worst = (excess, index, actual[index], expected[index]) }
+  }
+  return worst
+}

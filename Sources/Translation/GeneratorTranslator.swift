@@ -1,0 +1,119 @@
+/// A trained CycleGAN generator as an `ImageTranslator`, and choosing it from a model
+/// directory by direction (`AtoB`, `BtoA`) or by the name of the domain to translate to.
+import Foundation
+import Models
+import NeuralNet
+import Tensors
+
+/// Which generator of a model translates: `G_A` (A to B) or `G_B` (B to A).
+public enum TranslationDirection: String, Sendable, CaseIterable {
+  case aToB = "AtoB"
+  case bToA = "BtoA"
+
+  /// The generator that translates this way.
+  public var generator: NetworkRole { self == .aToB ? .generatorA : .generatorB }
+}
+
+/// Why a model cannot be used for translation.
+public enum ModelChoiceError: Error, Equatable, CustomStringConvertible {
+  /// `--to` names no domain of the model.
+  case unknownDomain(String, domainA: String, domainB: String)
+  /// `--to` and `--direction` disagree.
+  case directionContradictsDomain(TranslationDirection, domain: String)
+
+  public var description: String {
+    switch self {
+    case .unknownDomain(let name, let a, let b):
+      return
+        "the model's domains are '\(a)' (A) and '\(b)' (B), not '\(name)'; write --to \(b) "
+        + "for A to B or --to \(a) for B to A"
+    case .directionContradictsDomain(let direction, let domain):
+      return "--direction \(direction.rawValue) does not translate to '\(domain)'; drop one of them"
+    }
+  }
+}
+
+/// A ResNet generator translating one way, run in inference mode (nothing recorded for
+/// gradients, so each activation is freed as soon as the next layer has read it).
+public final class GeneratorTranslator: ImageTranslator {
+  public let generator: ResnetGenerator
+  public var inputChannels: Int { generator.inputChannels }
+  public var outputChannels: Int { generator.outputChannels }
+  /// Two stride-2 stages: the output has the input's size when H and W are multiples of 4.
+  public let sizeMultiple = 4
+  /// The bottleneck's reflection padding (1 pixel) needs planes of at least 2 at H/4.
+  public let minimumSize = 8
+
+  public init(_ generator: ResnetGenerator) {
+    generator.setTraining(false)
+    self.generator = generator
+  }
+
+  /// Weights, plus per padded pixel the two largest full-resolution activations alive
+  /// together (a layer's input and output, `ngf` channels each, plus the reflection-padded
+  /// copy before the head) and the pipeline's own copies of the image (decoded, padded,
+  /// tensor, output, a few waiting in the queues).
+  public var memoryEstimate: MemoryEstimate {
+    let filters = generator.configuration.filters
+    let floatsPerPixel = 2 * filters + 8 * max(inputChannels, outputChannels) + 8
+    let scratch = 96 << 20  // im2col chunks and OpenBLAS buffers
+    return MemoryEstimate(
+      fixedBytes: generator.parameterCount * 4 + scratch, bytesPerPixel: 4 * floatsPerPixel)
+  }
+
+  public func translate(_ image: Tensor) -> Tensor {
+    withoutGradients { generator(image) }
+  }
+}
+
+/// A model directory opened for translation: its configuration and one generator.
+public struct TranslationModel {
+  public let configuration: ModelConfiguration
+  public let direction: TranslationDirection
+  public let translator: GeneratorTranslator
+
+  /// The domain translated from and the one translated to.
+  public var domains: (from: String, to: String) {
+    direction == .aToB
+      ? (configuration.domainA, configuration.domainB)
+      : (configuration.domainB, configuration.domainA)
+  }
+
+  /// The direction asked for by `--direction` and/or `--to` (default A to B).
+  public static func chooseDirection(
+    _ direction: TranslationDirection?, toDomain domain: String?,
+    configuration: ModelConfiguration
+  ) throws(ModelChoiceError) -> TranslationDirection {
+    guard let domain else { return direction ?? .aToB }
+    let named: TranslationDirection
+    if domain == configuration.domainB && domain != configuration.domainA {
+      named = .aToB
+    } else if domain == configuration.domainA && domain != configuration.domainB {
+      named = .bToA
+    } else {
+      throw .unknownDomain(
+        domain, domainA: configuration.domainA, domainB: configuration.domainB)
+    }
+    if let direction, direction != named {
+      throw .directionContradictsDomain(direction, domain: domain)
+    }
+    return named
+  }
+
+  /// Opens the model directory at `url` and loads the generator of `direction` only.
+  public static func load(
+    from url: URL, direction: TranslationDirection?, toDomain domain: String?
+  ) throws -> TranslationModel {
+    let configuration = try ModelDirectory.readConfiguration(at: url)
+    let chosen = try chooseDirection(direction, toDomain: domain, configuration: configuration)
+    let model = try ModelDirectory.load(from: url, roles: [chosen.generator])
+    guard let generator = model.generator(chosen.generator) else {
+      throw ModelDirectoryError(
+        .missingNetwork, path: url.path,
+        reason: "\(chosen.generator.rawValue) is not a ResNet generator")
+    }
+    return TranslationModel(
+      configuration: model.configuration, direction: chosen,
+      translator: GeneratorTranslator(generator))
+  }
+}

@@ -1,0 +1,92 @@
+import Checkpoints
+import Models
+import Foundation
+import ImageIO
+import Tensors
+import Testing
+
+@testable import Translation
+
+/// torch's outputs for the fixture models, written by scripts/make_translation_fixtures.py.
+func expectedOutputs() throws -> [String: Tensor] {
+  try SafetensorsFile(
+    contentsOf: URL(fileURLWithPath: fixturesFolder.appending("expected.safetensors").description)
+  ).tensors
+}
+
+/// The four (model, direction, input) cases of the fixture script.
+let parityCases: [(model: String, direction: TranslationDirection, input: String)] = [
+  ("tiny_rgb", .aToB, "input_rgb.png"),
+  ("tiny_rgb", .bToA, "input_rgb.png"),
+  ("tiny_grey", .aToB, "input_rgb.png"),
+  ("tiny_grey", .bToA, "input_grey.png"),
+]
+
+@Test(arguments: parityCases.indices)
+func aModelWithKnownWeightsMatchesPyTorch(_ caseIndex: Int) throws {
+  let (name, direction, inputName) = parityCases[caseIndex]
+  let modelURL = URL(
+    fileURLWithPath: fixturesFolder.appending(FilePath("models/\(name)")).description)
+  let model = try TranslationModel.load(from: modelURL, direction: direction, toDomain: nil)
+  let expected = try #require(try expectedOutputs()["\(name).\(direction.rawValue)"])
+
+  // In memory: the image at its own 45×30 size, padded to 48×32 and cropped back.
+  let image = try Image(contentsOf: fixturesFolder.appending(FilePath(inputName)))
+  let translation = ImageTranslation(translator: model.translator, options: .init())
+  let result = try translation.translate(image, with: model.translator)
+  #expect(result.width == 45 && result.height == 30)
+  #expect(result.colorChannels == expected.shape[1])
+  let reference = expected.scalars.map { ($0 + 1) / 2 }
+  let check = closeness(result.pixels, reference, rtol: 1e-5, atol: 2e-5)
+  #expect(
+    check.excess <= 0,
+    "\(name) \(direction.rawValue): beyond atol 2e-5 + rtol 1e-5 by \(check.excess) at \(check.index): \(check.actual) vs torch \(check.expected)"
+  )
+}
+
+@Test func theWrittenFileHoldsTorchsOutputRounded() throws {
+  let folder = temporaryFolder()
+  let modelURL = URL(fileURLWithPath: fixturesFolder.appending("models/tiny_rgb").description)
+  let model = try TranslationModel.load(from: modelURL, direction: nil, toDomain: "painting")
+  #expect(model.direction == .aToB)
+  let input = fixturesFolder.appending("input_rgb.png")
+  let output = folder.appending("painted.png")
+  let plan = try TranslationPlanner.plan(input: input, output: output, format: nil)
+  let bulk = BulkTranslation(
+    translation: ImageTranslation(translator: model.translator, options: .init()))
+  let summary = bulk.run(plan, with: model.translator)
+  #expect(summary.translated == 1 && summary.failed == 0)
+
+  let written = try Image(contentsOf: output)
+  let expected = try #require(try expectedOutputs()["tiny_rgb.AtoB"])
+  let reference = expected.scalars.map { (($0 + 1) / 2 * 255).rounded() / 255 }
+  let worst = worstDifference(written.pixels, reference)
+  // At most one level where torch's value lies within float error of a rounding boundary.
+  #expect(worst.value <= 1.01 / 255, "worst \(worst.value * 255) levels at \(worst.index)")
+  let exact = zip(written.pixels, reference).filter { abs($0 - $1) < 0.1 / 255 }.count
+  #expect(exact >= reference.count * 99 / 100, "\(exact) of \(reference.count) samples exact")
+}
+
+@Test func theDirectionFollowsTheDomainNames() throws {
+  let url = URL(fileURLWithPath: fixturesFolder.appending("models/tiny_grey").description)
+  let configuration = try Models.ModelDirectory.readConfiguration(at: url)
+  #expect(
+    try TranslationModel.chooseDirection(nil, toDomain: nil, configuration: configuration) == .aToB)
+  #expect(
+    try TranslationModel.chooseDirection(nil, toDomain: "sketch", configuration: configuration)
+      == .aToB)
+  #expect(
+    try TranslationModel.chooseDirection(nil, toDomain: "photo", configuration: configuration)
+      == .bToA)
+  #expect(throws: ModelChoiceError.unknownDomain("zebra", domainA: "photo", domainB: "sketch")) {
+    try TranslationModel.chooseDirection(nil, toDomain: "zebra", configuration: configuration)
+  }
+  #expect(throws: ModelChoiceError.directionContradictsDomain(.aToB, domain: "photo")) {
+    try TranslationModel.chooseDirection(.aToB, toDomain: "photo", configuration: configuration)
+  }
+
+  // The grey domain's generator reads one channel and writes three.
+  let model = try TranslationModel.load(from: url, direction: nil, toDomain: "photo")
+  #expect(model.translator.inputChannels == 1 && model.translator.outputChannels == 3)
+  #expect(model.domains == ("sketch", "photo"))
+}
