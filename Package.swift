@@ -34,6 +34,8 @@ let package = Package(
     .executableTarget(
       name: "ConvolutionBench", dependencies: ["Kernels"], path: "bench/ConvolutionBench"),
     .executableTarget(name: "DecodeBench", dependencies: ["ImageIO"], path: "bench/DecodeBench"),
+    .executableTarget(
+      name: "TensorsBench", dependencies: ["Tensors"], path: "bench/TensorsBench"),
 
     // Tests mirror the targets; fixtures live beside them, written by scripts/.
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], resources: [.copy("Fixtures")]),

@@ -50,23 +50,31 @@ private func pad2d(
   let (outHeight, outWidth) = (rowSources.count, columnSources.count)
   let planes = batch * channels
 
-  // Gather: each output element reads its source element (or zero).
+  // Columns outside the interior, which the copies below handle one by one.
+  let borderColumns = Array(0..<left) + Array((left + width)..<outWidth)
+  let planesPerWorker = max(1, elementsPerWorker / max(1, outHeight * outWidth))
+
+  // Gather: each output element reads its source element (or zero); interiors are copied.
   let output = input.withUnsafeBufferPointer { source in
     Tensor(shape: [batch, channels, outHeight, outWidth]) { target in
-      for plane in 0..<planes {
-        let sourcePlane = source.baseAddress! + plane * height * width
-        let targetPlane = target.baseAddress! + plane * outHeight * outWidth
-        for y in 0..<outHeight {
-          let targetRow = targetPlane + y * outWidth
-          let sourceRow = rowSources[y]
-          guard sourceRow >= 0 else {
-            targetRow.initialize(repeating: 0, count: outWidth)
-            continue
-          }
-          let sourceRowStart = sourcePlane + sourceRow * width
-          for x in 0..<outWidth {
-            let column = columnSources[x]
-            targetRow[x] = column >= 0 ? sourceRowStart[column] : 0
+      let (source, target) = (source.baseAddress!, target.baseAddress!)
+      forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+        for plane in range {
+          let sourcePlane = source + plane * height * width
+          let targetPlane = target + plane * outHeight * outWidth
+          for y in 0..<outHeight {
+            let targetRow = targetPlane + y * outWidth
+            let sourceRow = rowSources[y]
+            guard sourceRow >= 0 else {
+              targetRow.initialize(repeating: 0, count: outWidth)
+              continue
+            }
+            let sourceRowStart = sourcePlane + sourceRow * width
+            (targetRow + left).update(from: sourceRowStart, count: width)
+            for x in borderColumns {
+              let column = columnSources[x]
+              targetRow[x] = column >= 0 ? sourceRowStart[column] : 0
+            }
           }
         }
       }
@@ -77,15 +85,20 @@ private func pad2d(
   return output.recorded(from: [input]) { gradient in
     let inputGradient = gradient.withUnsafeBufferPointer { outputGradient in
       Tensor(shape: [batch, channels, height, width]) { target in
-        target.initialize(repeating: 0)
-        for plane in 0..<planes {
-          let sourcePlane = outputGradient.baseAddress! + plane * outHeight * outWidth
-          let targetPlane = target.baseAddress! + plane * height * width
-          for y in 0..<outHeight where rowSources[y] >= 0 {
-            let targetRow = targetPlane + rowSources[y] * width
-            let sourceRow = sourcePlane + y * outWidth
-            for x in 0..<outWidth where columnSources[x] >= 0 {
-              targetRow[columnSources[x]] += sourceRow[x]
+        let (source, target) = (outputGradient.baseAddress!, target.baseAddress!)
+        forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+          for plane in range {
+            let sourcePlane = source + plane * outHeight * outWidth
+            let targetPlane = target + plane * height * width
+            targetPlane.initialize(repeating: 0, count: height * width)
+            for y in 0..<outHeight where rowSources[y] >= 0 {
+              let targetRow = targetPlane + rowSources[y] * width
+              let sourceRow = sourcePlane + y * outWidth
+              let interior = sourceRow + left
+              for x in 0..<width { targetRow[x] += interior[x] }
+              for x in borderColumns where columnSources[x] >= 0 {
+                targetRow[columnSources[x]] += sourceRow[x]
+              }
             }
           }
         }

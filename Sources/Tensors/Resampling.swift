@@ -15,15 +15,25 @@ public func upsampleNearest2d(_ input: Tensor, scale: Int) -> Tensor {
   let (outHeight, outWidth) = (height * scale, width * scale)
   let planes = batch * channels
 
+  let planesPerWorker = max(1, elementsPerWorker / max(1, outHeight * outWidth))
+
+  // Each input row becomes one widened row, copied to the `scale` output rows below it.
   let output = input.withUnsafeBufferPointer { source in
     Tensor(shape: [batch, channels, outHeight, outWidth]) { target in
-      for plane in 0..<planes {
-        let sourcePlane = source.baseAddress! + plane * height * width
-        let targetPlane = target.baseAddress! + plane * outHeight * outWidth
-        for y in 0..<outHeight {
-          let sourceRow = sourcePlane + (y / scale) * width
-          let targetRow = targetPlane + y * outWidth
-          for x in 0..<outWidth { targetRow[x] = sourceRow[x / scale] }
+      let (source, target) = (source.baseAddress!, target.baseAddress!)
+      forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+        for plane in range {
+          for y in 0..<height {
+            let sourceRow = source + (plane * height + y) * width
+            let firstRow = target + (plane * outHeight + y * scale) * outWidth
+            for x in 0..<width {
+              let value = sourceRow[x]
+              for offset in 0..<scale { firstRow[x * scale + offset] = value }
+            }
+            for copy in 1..<scale {
+              (firstRow + copy * outWidth).update(from: firstRow, count: outWidth)
+            }
+          }
         }
       }
     }
@@ -32,14 +42,20 @@ public func upsampleNearest2d(_ input: Tensor, scale: Int) -> Tensor {
   return output.recorded(from: [input]) { gradient in
     let inputGradient = gradient.withUnsafeBufferPointer { outputGradient in
       Tensor(shape: [batch, channels, height, width]) { target in
-        target.initialize(repeating: 0)
-        for plane in 0..<planes {
-          let sourcePlane = outputGradient.baseAddress! + plane * outHeight * outWidth
-          let targetPlane = target.baseAddress! + plane * height * width
-          for y in 0..<outHeight {
-            let sourceRow = sourcePlane + y * outWidth
-            let targetRow = targetPlane + (y / scale) * width
-            for x in 0..<outWidth { targetRow[x / scale] += sourceRow[x] }
+        let (source, target) = (outputGradient.baseAddress!, target.baseAddress!)
+        forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+          for plane in range {
+            for y in 0..<height {
+              let targetRow = target + (plane * height + y) * width
+              for x in 0..<width {
+                var total: Float = 0
+                for row in 0..<scale {
+                  let sourceRow = source + (plane * outHeight + y * scale + row) * outWidth
+                  for column in 0..<scale { total += sourceRow[x * scale + column] }
+                }
+                targetRow[x] = total
+              }
+            }
           }
         }
       }
@@ -70,23 +86,30 @@ public func upsampleBilinear2d(_ input: Tensor, scale: Int) -> Tensor {
   let rows = bilinearTaps(extent: height, scale: scale)
   let columns = bilinearTaps(extent: width, scale: scale)
 
+  let planesPerWorker = max(1, elementsPerWorker / max(1, outHeight * outWidth))
+
   let output = input.withUnsafeBufferPointer { source in
     Tensor(shape: [batch, channels, outHeight, outWidth]) { target in
-      for plane in 0..<planes {
-        let sourcePlane = source.baseAddress! + plane * height * width
-        let targetPlane = target.baseAddress! + plane * outHeight * outWidth
-        for y in 0..<outHeight {
-          let row = rows[y]
-          let upper = sourcePlane + row.first * width
-          let lower = sourcePlane + row.second * width
-          let targetRow = targetPlane + y * outWidth
-          for x in 0..<outWidth {
-            let column = columns[x]
-            let top =
-              (1 - column.weight) * upper[column.first] + column.weight * upper[column.second]
-            let bottom =
-              (1 - column.weight) * lower[column.first] + column.weight * lower[column.second]
-            targetRow[x] = (1 - row.weight) * top + row.weight * bottom
+      let (source, target) = (source.baseAddress!, target.baseAddress!)
+      columns.withUnsafeBufferPointer { columns in
+        forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+          for plane in range {
+            let sourcePlane = source + plane * height * width
+            let targetPlane = target + plane * outHeight * outWidth
+            for y in 0..<outHeight {
+              let row = rows[y]
+              let upper = sourcePlane + row.first * width
+              let lower = sourcePlane + row.second * width
+              let targetRow = targetPlane + y * outWidth
+              for x in 0..<outWidth {
+                let column = columns[x]
+                let top =
+                  (1 - column.weight) * upper[column.first] + column.weight * upper[column.second]
+                let bottom =
+                  (1 - column.weight) * lower[column.first] + column.weight * lower[column.second]
+                targetRow[x] = (1 - row.weight) * top + row.weight * bottom
+              }
+            }
           }
         }
       }
@@ -96,24 +119,29 @@ public func upsampleBilinear2d(_ input: Tensor, scale: Int) -> Tensor {
   return output.recorded(from: [input]) { gradient in
     let inputGradient = gradient.withUnsafeBufferPointer { outputGradient in
       Tensor(shape: [batch, channels, height, width]) { target in
-        target.initialize(repeating: 0)
-        for plane in 0..<planes {
-          let sourcePlane = outputGradient.baseAddress! + plane * outHeight * outWidth
-          let targetPlane = target.baseAddress! + plane * height * width
-          for y in 0..<outHeight {
-            let row = rows[y]
-            let upper = targetPlane + row.first * width
-            let lower = targetPlane + row.second * width
-            let sourceRow = sourcePlane + y * outWidth
-            for x in 0..<outWidth {
-              let column = columns[x]
-              let value = sourceRow[x]
-              let top = (1 - row.weight) * value
-              let bottom = row.weight * value
-              upper[column.first] += (1 - column.weight) * top
-              upper[column.second] += column.weight * top
-              lower[column.first] += (1 - column.weight) * bottom
-              lower[column.second] += column.weight * bottom
+        let (source, target) = (outputGradient.baseAddress!, target.baseAddress!)
+        columns.withUnsafeBufferPointer { columns in
+          forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+            for plane in range {
+              let sourcePlane = source + plane * outHeight * outWidth
+              let targetPlane = target + plane * height * width
+              targetPlane.initialize(repeating: 0, count: height * width)
+              for y in 0..<outHeight {
+                let row = rows[y]
+                let upper = targetPlane + row.first * width
+                let lower = targetPlane + row.second * width
+                let sourceRow = sourcePlane + y * outWidth
+                for x in 0..<outWidth {
+                  let column = columns[x]
+                  let value = sourceRow[x]
+                  let top = (1 - row.weight) * value
+                  let bottom = row.weight * value
+                  upper[column.first] += (1 - column.weight) * top
+                  upper[column.second] += column.weight * top
+                  lower[column.first] += (1 - column.weight) * bottom
+                  lower[column.second] += column.weight * bottom
+                }
+              }
             }
           }
         }
