@@ -5,7 +5,7 @@ Run from the package root:  python3 scripts/make_model_fixtures.py
 Seed: torch.manual_seed(20261203) before each network. Deterministic on CPU.
 
 The networks of pytorch-CycleGAN-and-pix2pix (ResnetGenerator with its ResnetBlock,
-NLayerDiscriminator, PixelDiscriminator, and the norm choices of get_norm_layer) are defined
+UnetGenerator with its UnetSkipConnectionBlock, NLayerDiscriminator, PixelDiscriminator, and the norm choices of get_norm_layer) are defined
 below from their published description, so that state_dict keys, shapes and parameter counts
 come from the same module nesting as the reference's. Transmute's one extension, the
 upsample-then-convolve up stage, is defined here the same way Transmute builds it.
@@ -94,6 +94,57 @@ class Generator(nn.Module):
         return self.model(x)
 
 
+class UnetBlock(nn.Module):
+    """The reference's UnetSkipConnectionBlock: down, the inner block, up, and (but for the
+    outermost) the input concatenated to the result along channels."""
+
+    def __init__(self, outer, inner, make_norm, bias, input_nc=None, inner_block=None,
+                 outermost=False, innermost=False, dropout=False):
+        super().__init__()
+        self.outermost = outermost
+        input_nc = outer if input_nc is None else input_nc
+        down = nn.Conv2d(input_nc, inner, 4, stride=2, padding=1, bias=bias)
+        if outermost:
+            stages = [down, inner_block, nn.ReLU(True),
+                      nn.ConvTranspose2d(inner * 2, outer, 4, stride=2, padding=1), nn.Tanh()]
+        elif innermost:
+            stages = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
+                      nn.ConvTranspose2d(inner, outer, 4, stride=2, padding=1, bias=bias),
+                      make_norm(outer)]
+        else:
+            stages = [nn.LeakyReLU(0.2, True), down, make_norm(inner), inner_block, nn.ReLU(True),
+                      nn.ConvTranspose2d(inner * 2, outer, 4, stride=2, padding=1, bias=bias),
+                      make_norm(outer)]
+            if dropout:
+                stages.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*stages)
+
+    def forward(self, x):
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """The reference's UnetGenerator with `num_downs` halvings (7 for unet_128, 8 for unet_256)."""
+
+    def __init__(self, input_nc, output_nc, num_downs, ngf, norm, dropout):
+        super().__init__()
+        make_norm, bias = norm_factory(norm)
+        block = UnetBlock(ngf * 8, ngf * 8, make_norm, bias, innermost=True)
+        for _ in range(num_downs - 5):
+            block = UnetBlock(ngf * 8, ngf * 8, make_norm, bias, inner_block=block,
+                              dropout=dropout)
+        for multiplier in [4, 2, 1]:
+            block = UnetBlock(ngf * multiplier, ngf * multiplier * 2, make_norm, bias,
+                              inner_block=block)
+        self.model = UnetBlock(output_nc, ngf, make_norm, bias, input_nc=input_nc,
+                               inner_block=block, outermost=True)
+
+    def forward(self, x):
+        return self.model(x)
+
+
 class PatchDiscriminator(nn.Module):
     """The reference's NLayerDiscriminator (70×70 PatchGAN for n_layers 3)."""
 
@@ -135,6 +186,9 @@ def build(config):
         return Generator(config["input_nc"], config["output_nc"], config["ngf"], config["norm"],
                          config["dropout"], config["n_blocks"], config.get("upsampling",
                                                                            "transpose"))
+    if config["kind"] == "unet":
+        return UnetGenerator(config["input_nc"], config["output_nc"], config["num_downs"],
+                             config["ngf"], config["norm"], config["dropout"])
     if config["kind"] == "basic":
         return PatchDiscriminator(config["input_nc"], config["ndf"], config["n_layers"],
                                   config["norm"])
@@ -145,6 +199,11 @@ def generator(ngf, n_blocks, norm="instance", dropout=False, upsampling="transpo
               input_nc=3, output_nc=3):
     return {"kind": "generator", "input_nc": input_nc, "output_nc": output_nc, "ngf": ngf,
             "n_blocks": n_blocks, "norm": norm, "dropout": dropout, "upsampling": upsampling}
+
+
+def unet(ngf, num_downs, norm="instance", dropout=False, input_nc=3, output_nc=3):
+    return {"kind": "unet", "input_nc": input_nc, "output_nc": output_nc, "ngf": ngf,
+            "num_downs": num_downs, "norm": norm, "dropout": dropout}
 
 
 def patch(ndf, n_layers, norm="instance", input_nc=3):
@@ -162,6 +221,9 @@ def architectures():
         "resnet_6blocks_ngf32_none": generator(32, 6, "none"),
         "resnet_9blocks_ngf64_nearest": generator(64, 9, upsampling="nearest"),
         "resnet_6blocks_grey_to_colour": generator(16, 6, input_nc=1, output_nc=3),
+        "unet_256_ngf64_batch": unet(64, 8, "batch"),
+        "unet_256_ngf64_instance_dropout": unet(64, 8, "instance", True),
+        "unet_128_ngf32_none": unet(32, 7, "none"),
         "basic_ndf64_instance": patch(64, 3),
         "n_layers5_ndf64_batch": patch(64, 5, "batch"),
         "n_layers2_ndf32_none": patch(32, 2, "none"),
@@ -204,6 +266,9 @@ def tiny():
         "generator_nearest": (generator(4, 1, upsampling="nearest"), [1, 3, 16, 16], "eval"),
         "generator_bilinear": (generator(4, 1, upsampling="bilinear"), [1, 3, 12, 16], "eval"),
         "generator_grey": (generator(4, 1, input_nc=1, output_nc=1), [1, 1, 16, 16], "eval"),
+        "unet_instance": (unet(4, 5), [1, 3, 32, 64], "eval"),
+        "unet_batch_train": (unet(4, 6, "batch", input_nc=1), [2, 1, 64, 64], "train"),
+        "unet_batch_dropout_eval": (unet(2, 7, "batch", True), [1, 3, 128, 128], "eval"),
         "patch_instance": (patch(4, 3), [2, 3, 40, 36], "train"),
         "patch_batch_train": (patch(4, 3, "batch"), [2, 3, 32, 32], "train"),
         "patch_batch_eval": (patch(4, 2, "batch"), [1, 3, 32, 24], "eval"),

@@ -34,56 +34,111 @@ public enum GeneratorUpsampling: String, Sendable, Codable, CaseIterable {
   case bilinear
 }
 
-/// A ResNet generator's architecture (the reference's `--netG resnet_Nblocks`, `--ngf`,
-/// `--norm`, `--no_dropout`), without its channel counts.
+/// Which generator (the reference's `--netG` family).
+public enum GeneratorKind: String, Sendable, Codable, CaseIterable {
+  /// `ResnetGenerator`: `resnet_9blocks`, `resnet_6blocks`.
+  case resnet
+  /// `UnetGenerator`: `unet_256` (8 halvings), `unet_128` (7).
+  case unet
+}
+
+/// A generator's architecture (the reference's `--netG`, `--ngf`, `--norm`, `--no_dropout`),
+/// without its channel counts.
 public struct GeneratorConfiguration: Sendable, Codable, Equatable {
-  /// Filters of the first convolution (`--ngf`, default 64); the bottleneck has 4×.
+  public var kind: GeneratorKind
+  /// Filters of the first convolution (`--ngf`, default 64).
   public var filters: Int
-  /// Residual blocks (9 for `resnet_9blocks`, 6 for `resnet_6blocks`).
+  /// ResNet: residual blocks (9 for `resnet_9blocks`, 6 for `resnet_6blocks`).
   public var residualBlocks: Int
+  /// U-Net: halvings of the resolution (the reference's `num_downs`: 8 for `unet_256`).
+  public var downsamplings: Int
   public var norm: NormKind
-  /// Dropout 0.5 inside each residual block (the reference's default is `--no_dropout`).
+  /// Dropout 0.5 in each residual block, or in the U-Net's innermost-but-one blocks (the
+  /// reference's default is `--no_dropout`).
   public var dropout: Bool
+  /// ResNet: how the up stages double the resolution.
   public var upsampling: GeneratorUpsampling
 
+  /// A ResNet generator.
   public init(
     filters: Int = 64, residualBlocks: Int = 9, norm: NormKind = .instance,
     dropout: Bool = false, upsampling: GeneratorUpsampling = .transpose
   ) {
+    kind = .resnet
     self.filters = filters
     self.residualBlocks = residualBlocks
+    downsamplings = 0
     self.norm = norm
     self.dropout = dropout
     self.upsampling = upsampling
   }
 
-  /// The reference's `--netG` value: `resnet_9blocks`, `resnet_6blocks`, …
-  public var referenceName: String { "resnet_\(residualBlocks)blocks" }
+  /// A U-Net generator with `downsamplings` halvings (at least 5).
+  public static func unet(
+    filters: Int = 64, downsamplings: Int = 8, norm: NormKind = .instance, dropout: Bool = false
+  ) -> GeneratorConfiguration {
+    var configuration = GeneratorConfiguration(
+      filters: filters, residualBlocks: 0, norm: norm, dropout: dropout)
+    configuration.kind = .unet
+    configuration.downsamplings = downsamplings
+    return configuration
+  }
+
+  /// The reference's `--netG` value: `resnet_9blocks`, `resnet_6blocks`, `unet_256`, …
+  public var referenceName: String {
+    switch kind {
+    case .resnet: "resnet_\(residualBlocks)blocks"
+    case .unet: "unet_\(1 << downsamplings)"
+    }
+  }
 
   enum CodingKeys: String, CodingKey {
-    case netG, ngf, n_blocks, norm, dropout, upsampling
+    case netG, ngf, n_blocks, num_downs, norm, dropout, upsampling
   }
 
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
+    let name = try container.decodeIfPresent(String.self, forKey: .netG) ?? "resnet"
     filters = try container.decode(Int.self, forKey: .ngf)
-    residualBlocks = try container.decode(Int.self, forKey: .n_blocks)
     norm = try container.decode(NormKind.self, forKey: .norm)
     dropout = try container.decodeIfPresent(Bool.self, forKey: .dropout) ?? false
     upsampling =
       try container.decodeIfPresent(GeneratorUpsampling.self, forKey: .upsampling) ?? .transpose
-    let name = try container.decodeIfPresent(String.self, forKey: .netG) ?? referenceName
+    guard filters > 0 else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .ngf, in: container, debugDescription: "ngf \(filters) must be positive")
+    }
+
+    if name.hasPrefix("unet") {
+      kind = .unet
+      residualBlocks = 0
+      let size = Int(name.dropFirst("unet_".count)) ?? 0
+      let named = size > 0 && size & (size - 1) == 0 ? size.trailingZeroBitCount : nil
+      downsamplings = try container.decodeIfPresent(Int.self, forKey: .num_downs) ?? named ?? 0
+      guard downsamplings >= 5, named == nil || named == downsamplings else {
+        throw DecodingError.dataCorruptedError(
+          forKey: .netG, in: container,
+          debugDescription:
+            "netG \"\(name)\" with num_downs \(downsamplings): a U-Net is unet_2^k (unet_256, "
+            + "unet_128) with k = num_downs ≥ 5")
+      }
+      return
+    }
+
+    kind = .resnet
+    downsamplings = 0
+    residualBlocks = try container.decode(Int.self, forKey: .n_blocks)
+    guard residualBlocks >= 0 else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .n_blocks, in: container,
+        debugDescription: "n_blocks \(residualBlocks) must not be negative")
+    }
     guard name == referenceName || name == "resnet" else {
       throw DecodingError.dataCorruptedError(
         forKey: .netG, in: container,
         debugDescription:
           "netG \"\(name)\" does not match n_blocks \(residualBlocks) (expected "
-          + "\"\(referenceName)\"); only ResNet generators are supported")
-    }
-    guard filters > 0, residualBlocks >= 0 else {
-      throw DecodingError.dataCorruptedError(
-        forKey: .ngf, in: container,
-        debugDescription: "ngf \(filters) and n_blocks \(residualBlocks) must be positive")
+          + "\"\(referenceName)\"); generators are resnet_Nblocks or unet_256/unet_128")
     }
   }
 
@@ -91,10 +146,15 @@ public struct GeneratorConfiguration: Sendable, Codable, Equatable {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(referenceName, forKey: .netG)
     try container.encode(filters, forKey: .ngf)
-    try container.encode(residualBlocks, forKey: .n_blocks)
+    switch kind {
+    case .resnet:
+      try container.encode(residualBlocks, forKey: .n_blocks)
+    case .unet:
+      try container.encode(downsamplings, forKey: .num_downs)
+    }
     try container.encode(norm, forKey: .norm)
     try container.encode(dropout, forKey: .dropout)
-    try container.encode(upsampling, forKey: .upsampling)
+    if kind == .resnet { try container.encode(upsampling, forKey: .upsampling) }
   }
 }
 

@@ -96,7 +96,7 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
   /// seeds a generator's dropout layers. Discriminators need `discriminator` to be set.
   public func makeNetwork(_ role: NetworkRole, dropoutSeed: UInt64 = 0) -> any Layer {
     if role.isGenerator {
-      return ResnetGenerator(
+      return makeGenerator(
         generator, inputChannels: inputChannels(of: role),
         outputChannels: outputChannels(ofGenerator: role), dropoutSeed: dropoutSeed)
     }

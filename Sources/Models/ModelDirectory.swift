@@ -57,9 +57,14 @@ public struct ModelDirectory {
   /// The loaded networks (those asked for).
   public let networks: [NetworkRole: any Layer]
 
-  /// The generator `role` (`G_A` or `G_B`) if it was loaded.
+  /// The ResNet generator `role` (`G_A` or `G_B`) if it was loaded and is a ResNet.
   public func generator(_ role: NetworkRole) -> ResnetGenerator? {
     networks[role] as? ResnetGenerator
+  }
+
+  /// The generator `role` (`G_A` or `G_B`), of either kind, if it was loaded.
+  public func generatorNetwork(_ role: NetworkRole) -> (any GeneratorNetwork)? {
+    networks[role] as? any GeneratorNetwork
   }
 
   /// Reads and checks `config.json` of the directory at `url`.

@@ -68,7 +68,8 @@ public final class ResnetGenerator: Layer {
     dropoutSeed: UInt64 = 0
   ) {
     precondition(
-      configuration.filters > 0 && configuration.residualBlocks >= 0 && inputChannels > 0
+      configuration.kind == .resnet && configuration.filters > 0
+        && configuration.residualBlocks >= 0 && inputChannels > 0
         && outputChannels > 0,
       "ResnetGenerator: invalid sizes \(configuration), \(inputChannels)→\(outputChannels)")
     self.configuration = configuration

@@ -14,6 +14,7 @@ struct FixtureNetworkConfiguration: Decodable {
   var output_nc: Int?
   var ngf: Int?
   var n_blocks: Int?
+  var num_downs: Int?
   var ndf: Int?
   var n_layers: Int?
   var norm: String
@@ -31,6 +32,12 @@ struct FixtureNetworkConfiguration: Decodable {
         upsampling: try #require(GeneratorUpsampling(rawValue: upsampling ?? "transpose")))
       return ResnetGenerator(
         configuration, inputChannels: input_nc, outputChannels: try #require(output_nc))
+    case "unet":
+      return UnetGenerator(
+        .unet(
+          filters: try #require(ngf), downsamplings: try #require(num_downs), norm: norm,
+          dropout: dropout ?? false),
+        inputChannels: input_nc, outputChannels: try #require(output_nc))
     case "basic":
       let layers = try #require(n_layers)
       return makeDiscriminator(

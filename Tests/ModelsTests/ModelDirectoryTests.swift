@@ -226,3 +226,47 @@ func makeNetworks(
     #expect(restored.map(\.value.scalars) == original.map(\.value.scalars))
   }
 }
+
+@Suite struct GeneratorConfigurationTests {
+  func decode(_ json: String) throws -> GeneratorConfiguration {
+    try JSONDecoder().decode(GeneratorConfiguration.self, from: Data(json.utf8))
+  }
+
+  @Test func referenceGeneratorNamesDecodeToTheirArchitectures() throws {
+    let unet = try decode(#"{"netG": "unet_256", "ngf": 64, "norm": "batch"}"#)
+    #expect(unet.kind == .unet && unet.downsamplings == 8 && unet.referenceName == "unet_256")
+    let resnet = try decode(
+      #"{"netG": "resnet_6blocks", "ngf": 32, "n_blocks": 6, "norm": "none"}"#)
+    #expect(resnet.kind == .resnet && resnet.residualBlocks == 6 && resnet.upsampling == .transpose)
+    #expect(throws: DecodingError.self) {
+      try decode(#"{"netG": "unet_100", "ngf": 64, "norm": "batch"}"#)
+    }
+    #expect(throws: DecodingError.self) {
+      try decode(#"{"netG": "unet_256", "num_downs": 7, "ngf": 64, "norm": "batch"}"#)
+    }
+    for configuration in [unet, resnet] {
+      let again = try JSONDecoder().decode(
+        GeneratorConfiguration.self, from: JSONEncoder().encode(configuration))
+      #expect(again == configuration)
+    }
+  }
+
+  @Test func aUnetModelDirectorySavesAndLoads() throws {
+    let directory = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let configuration = ModelConfiguration(
+      generator: .unet(filters: 2, downsamplings: 5, norm: .batch, dropout: true),
+      discriminator: nil, networks: [.generatorA, .generatorB])
+    let networks = makeNetworks(configuration, seed: 6)
+    try ModelDirectory.save(configuration: configuration, networks: networks, to: directory)
+    let model = try ModelDirectory.load(from: directory)
+    #expect(model.configuration == configuration)
+    let generator = try #require(model.generatorNetwork(.generatorB))
+    #expect(generator is UnetGenerator && generator.sizeMultiple == 32)
+    #expect(model.generator(.generatorB) == nil)
+    let original = try #require(networks[.generatorB]).stateDictionary()
+    #expect(generator.stateDictionary().map(\.value.scalars) == original.map(\.value.scalars))
+    let output = withoutGradients { generator(Tensor(shape: [1, 3, 32, 64], repeating: 0.1)) }
+    #expect(output.shape == [1, 3, 32, 64])
+  }
+}
