@@ -5,6 +5,15 @@ import Tensors
 /// or safetensors), cleaned up as the reference's loader does, with the architecture the keys
 /// and shapes show.
 public struct GeneratorWeights: Sendable {
+  /// The kinds of file a generator is read from.
+  public enum SourceFormat: String, Sendable {
+    case pthZip = "PyTorch zip .pth"
+    case pthLegacy = "PyTorch legacy .pth"
+    case safetensors = "safetensors"
+  }
+
+  /// What the file was.
+  public let sourceFormat: SourceFormat
   /// The architecture read from the keys and shapes.
   public let layout: ResnetGeneratorLayout
   /// The tensors by reference key (`model.1.weight`, …), without `module.` prefixes or
@@ -16,7 +25,7 @@ public struct GeneratorWeights: Sendable {
   /// Reads the generator at `url`. When `blocks` or `ngf` are given, a file that disagrees
   /// with them is refused with an error naming the keys and shapes that show it.
   public init(contentsOf url: URL, blocks: Int? = nil, ngf: Int? = nil) throws(CheckpointError) {
-    let raw = try Self.readTensors(url)
+    let (raw, format) = try Self.readTensors(url)
     let (tensors, dropped) = ReferenceKeys.normalized(raw)
     let layout = try ResnetGeneratorLayout(
       inferringFrom: tensors.mapValues(\.shape), path: url.path)
@@ -25,6 +34,7 @@ public struct GeneratorWeights: Sendable {
       throw CheckpointError(
         .architectureMismatch, path: url.path, reason: conflicts.joined(separator: "; "))
     }
+    self.sourceFormat = format
     self.layout = layout
     self.tensors = tensors
     self.droppedKeys = dropped
@@ -32,12 +42,15 @@ public struct GeneratorWeights: Sendable {
 
   /// The tensors of a `.pth` or safetensors file, told apart by their first bytes rather than
   /// their extension.
-  public static func readTensors(_ url: URL) throws(CheckpointError) -> [String: Tensor] {
+  public static func readTensors(_ url: URL) throws(CheckpointError) -> (
+    tensors: [String: Tensor], format: SourceFormat
+  ) {
     let bytes = try readWholeFile(url)
     if looksLikeSafetensors(bytes) {
-      return try SafetensorsFile(bytes: bytes, path: url.path).tensors
+      return (try SafetensorsFile(bytes: bytes, path: url.path).tensors, .safetensors)
     }
-    return try PyTorchCheckpoint(bytes: bytes, path: url.path).tensors
+    let checkpoint = try PyTorchCheckpoint(bytes: bytes, path: url.path)
+    return (checkpoint.tensors, checkpoint.format == .zip ? .pthZip : .pthLegacy)
   }
 
   /// Whether `bytes` start like a safetensors file: a plausible header length, then `{`.

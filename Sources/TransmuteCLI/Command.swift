@@ -53,6 +53,8 @@ public enum Transmute {
   public static let commands: [any Command.Type] = [
     InfoCommand.self,
     TranslateCommand.self,
+    ImportCommand.self,
+    ExportCommand.self,
     VersionCommand.self,
   ]
 

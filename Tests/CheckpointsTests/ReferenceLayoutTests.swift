@@ -110,6 +110,9 @@ import Testing
     expectIdentical(weights.tensors, reference.tensors, file)
     #expect(weights.layout.blocks == blocks && weights.layout.dropout == dropout)
     #expect(weights.droppedKeys.isEmpty)
+    let format: GeneratorWeights.SourceFormat =
+      file.hasSuffix(".safetensors") ? .safetensors : file.contains("legacy") ? .pthLegacy : .pthZip
+    #expect(weights.sourceFormat == format)
   }
 
   @Test func refusesAFileThatDisagreesWithTheFlags() {

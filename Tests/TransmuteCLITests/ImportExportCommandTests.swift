@@ -1,0 +1,205 @@
+/// `transmute import` and `transmute export`: reference checkpoints in, PyTorch files out.
+import Checkpoints
+import Foundation
+import Models
+import Tensors
+import Testing
+
+@testable import TransmuteCLI
+
+/// The checkpoint fixtures written by scripts/make_checkpoint_fixtures.py.
+private let checkpointFixtures = packageRoot.appendingPathComponent(
+  "Tests/CheckpointsTests/Fixtures")
+
+private func fixture(_ name: String) -> String {
+  checkpointFixtures.appendingPathComponent(name).path
+}
+
+/// A fresh folder for one test's outputs; `remove()` deletes it.
+private struct OutputFolder {
+  let url = FileManager.default.temporaryDirectory
+    .appendingPathComponent("ImportExportTests-\(UUID().uuidString)")
+  var path: String { url.path }
+  func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+  func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// The generator fixtures: file stem, residual blocks, dropout.
+private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
+  ("resnet9", 9, false), ("resnet9_dropout", 9, true), ("resnet6", 6, false),
+  ("resnet6_dropout", 6, true),
+]
+
+@Suite struct ImportExportCommandTests {
+  @Test(arguments: generators.flatMap { [($0.name, ".pth"), ($0.name, "_legacy.pth")] })
+  func importedGeneratorMatchesTorch(name: String, suffix: String) throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["import", fixture(name + suffix), "--output", folder.file("model"), "--names", "x,y"],
+      console: captured.console)
+    #expect(status == 0, "\(captured.error)")
+    #expect(captured.out.hasPrefix("G_A ← \(fixture(name + suffix)): PyTorch"))
+
+    // The directory's G_A on the stored input gives torch's output.
+    let model = try ModelDirectory.load(from: folder.url.appendingPathComponent("model"))
+    #expect(model.configuration.domainA == "x" && model.configuration.domainB == "y")
+    #expect(model.configuration.networks == [.generatorA])
+    let generator = try #require(model.generator(.generatorA))
+    let io = try SafetensorsFile(
+      contentsOf: URL(fileURLWithPath: fixture("\(name)_io.safetensors")))
+    let input = try #require(io.tensors["input"])
+    let expected = try #require(io.tensors["output"])
+    let output = withoutGradients { generator(input) }
+    #expect(output.shape == expected.shape)
+
+    let (rtol, atol): (Float, Float) = (1e-4, 1e-5)
+    var worst: (excess: Float, index: Int, got: Float, want: Float) = (0, -1, 0, 0)
+    for (index, (got, want)) in zip(output.scalars, expected.scalars).enumerated() {
+      let excess = abs(got - want) - (atol + rtol * abs(want))
+      if excess > worst.excess { worst = (excess, index, got, want) }
+    }
+    #expect(
+      worst.index == -1,
+      "\(name)\(suffix): worst difference at \(worst.index): \(worst.got) vs \(worst.want)")
+  }
+
+  @Test func importsAPairNamedAsTheReference() throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+    // Reference-style names put each file in its place whatever the order given.
+    let gA = folder.file("latest_net_G_A.pth")
+    let gB = folder.file("latest_net_G_B.pth")
+    try FileManager.default.copyItem(atPath: fixture("resnet6.pth"), toPath: gB)
+    try FileManager.default.copyItem(atPath: fixture("resnet6_legacy.pth"), toPath: gA)
+
+    let captured = CapturedConsole()
+    let output = folder.file("model")
+    let status = Transmute.main(
+      ["import", gB, gA, "--output", output, "--netG", "resnet_6blocks", "--ngf", "2"],
+      console: captured.console)
+    #expect(status == 0, "\(captured.error)")
+    #expect(captured.out.contains("G_B ← \(gB): PyTorch zip .pth, resnet_6blocks, ngf 2"))
+    #expect(captured.out.contains("G_A ← \(gA): PyTorch legacy .pth"))
+    #expect(captured.out.hasSuffix("wrote \(output) (G_A, G_B; A → B)\n"))
+    let model = try ModelDirectory.load(from: URL(fileURLWithPath: output))
+    #expect(model.configuration.networks == [.generatorA, .generatorB])
+    #expect(model.configuration.generator.residualBlocks == 6)
+  }
+
+  @Test func dropsOldInstanceNormStatisticsAndDataParallelPrefix() {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["import", fixture("old_dataparallel_legacy.pth"), "--output", folder.file("m")],
+      console: captured.console)
+    #expect(status == 0, "\(captured.error)")
+    #expect(captured.out.contains("(51 instance-norm statistics dropped)"))
+  }
+
+  @Test func reportsArchitectureConflictsByKeyAndShape() {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let cases: [([String], String)] = [
+      (
+        [fixture("resnet9.pth"), "--netG", "resnet_6blocks"],
+        "resnet_6blocks was asked for, but the file has 9 residual blocks"
+      ),
+      ([fixture("resnet9.pth"), "--ngf", "64"], "model.1.weight has shape [2, 3, 7, 7] (ngf 2)"),
+      (
+        [fixture("resnet9.pth"), fixture("resnet9_dropout.pth")],
+        "does not pair with \(fixture("resnet9.pth"))"
+      ),
+      ([fixture("forbidden.pth")], "the global posix.system"),
+      ([fixture("views.pth")], "model.1.weight is missing"),
+    ]
+    for (arguments, fragment) in cases {
+      let captured = CapturedConsole()
+      let status = Transmute.main(
+        ["import"] + arguments + ["--output", folder.file("m")], console: captured.console)
+      #expect(status == 1, "\(arguments)")
+      #expect(captured.error.hasPrefix("transmute import: "), "\(captured.error)")
+      #expect(captured.error.contains(fragment), "\(captured.error)")
+      #expect(!FileManager.default.fileExists(atPath: folder.file("m/config.json")))
+    }
+  }
+
+  @Test func checksTheCallBeforeReading() throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    try FileManager.default.createDirectory(
+      at: folder.url.appendingPathComponent("full"), withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: folder.file("full/x"), contents: Data())
+    let cases: [([String], String)] = [
+      (["--output", folder.file("m")], "'import' needs one or two generator files"),
+      ([fixture("resnet9.pth")], "'import' needs --output DIR"),
+      ([fixture("resnet9.pth"), "--output", folder.file("full")], "is not empty"),
+      ([fixture("resnet9.pth"), "--output", folder.file("m"), "--names", "horse"], "two names"),
+      ([fixture("resnet9.pth"), "--output", folder.file("m"), "--netG", "unet_256"], "netG"),
+      (["a.pth", "b.pth", "c.pth", "--output", folder.file("m")], "at most two"),
+      (["latest_net_D_A.pth", "--output", folder.file("m")], "looks like a discriminator"),
+    ]
+    for (arguments, fragment) in cases {
+      let captured = CapturedConsole()
+      #expect(Transmute.main(["import"] + arguments, console: captured.console) == 2)
+      #expect(captured.error.contains(fragment), "\(arguments): \(captured.error)")
+    }
+  }
+
+  @Test(arguments: ["pth", "safetensors"])
+  func exportGivesBackTheImportedTensors(format: String) throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let model = folder.file("model")
+    let captured = CapturedConsole()
+    #expect(
+      Transmute.main(
+        [
+          "import", fixture("resnet9_dropout_legacy.pth"), fixture("resnet9_dropout.pth"),
+          "--output", model,
+        ],
+        console: captured.console) == 0)
+
+    let exported = folder.file("exported")
+    #expect(
+      Transmute.main(
+        ["export", "--model", model, "--format", format, "--output", exported],
+        console: captured.console) == 0, "\(captured.error)")
+    #expect(captured.out.contains("G_B → \(exported)/latest_net_G_B.\(format)"))
+
+    let reference = try PyTorchCheckpoint(
+      contentsOf: URL(fileURLWithPath: fixture("resnet9_dropout.pth")))
+    for role in ["G_A", "G_B"] {
+      let url = URL(fileURLWithPath: "\(exported)/latest_net_\(role).\(format)")
+      let tensors: [String: Tensor]
+      if format == "pth" {
+        let checkpoint = try PyTorchCheckpoint(contentsOf: url)
+        #expect(checkpoint.keys == reference.keys, "export keeps the reference's key order")
+        tensors = checkpoint.tensors
+      } else {
+        tensors = try SafetensorsFile(contentsOf: url).tensors
+      }
+      #expect(Set(tensors.keys) == Set(reference.keys))
+      for key in reference.keys {
+        #expect(tensors[key]?.shape == reference.tensors[key]?.shape, "\(key)")
+        #expect(tensors[key]?.scalars == reference.tensors[key]?.scalars, "\(role) \(key)")
+      }
+    }
+
+    // One network to one file.
+    let single = folder.file("g.\(format)")
+    #expect(
+      Transmute.main(
+        ["export", "--model", model, "--format", format, "--network", "G_B", "--output", single],
+        console: captured.console) == 0)
+    #expect(FileManager.default.fileExists(atPath: single))
+    #expect(
+      Transmute.main(
+        ["export", "--model", model, "--network", "D_A", "--output", single],
+        console: captured.console) == 1)
+    #expect(captured.error.contains("no D_A"), "\(captured.error)")
+  }
+}
