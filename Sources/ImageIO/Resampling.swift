@@ -35,31 +35,32 @@ public enum ResamplingFilter: String, Sendable, CaseIterable {
   }
 }
 
-/// For each output index, the first input index and the normalised weights of its window.
+/// For each output index, the first input index and the normalised weights of its window,
+/// stored flat: output `i` uses `weights[i * kernelSize ..< i * kernelSize + counts[i]]`.
 struct ResamplingWindows {
-  var starts: [Int]
-  var weights: [[Double]]
+  var starts: [Int] = []
+  var counts: [Int] = []
+  var kernelSize: Int
+  var weights: [Float]
 
   init(inputSize: Int, outputSize: Int, filter: ResamplingFilter) {
     let scale = Double(inputSize) / Double(outputSize)
     let filterScale = max(scale, 1)
     let support = filter.support * filterScale
-    starts = []
-    weights = []
-    starts.reserveCapacity(outputSize)
-    weights.reserveCapacity(outputSize)
+    kernelSize = Int((support).rounded(.up)) * 2 + 1
+    weights = [Float](repeating: 0, count: outputSize * kernelSize)
     for output in 0..<outputSize {
       let center = (Double(output) + 0.5) * scale
       // Truncation toward zero, then clamping, as Pillow bounds its windows.
       let first = max(Int(center - support + 0.5), 0)
-      let end = min(Int(center + support + 0.5), inputSize)
-      var window = (first..<max(end, first)).map {
-        filter.weight((Double($0) - center + 0.5) / filterScale)
-      }
+      let end = min(max(Int(center + support + 0.5), first), inputSize, first + kernelSize)
+      let window = (first..<end).map { filter.weight((Double($0) - center + 0.5) / filterScale) }
       let total = window.reduce(0, +)
-      if total != 0 { window = window.map { $0 / total } }
+      for (k, weight) in window.enumerated() {
+        weights[output * kernelSize + k] = Float(total != 0 ? weight / total : weight)
+      }
       starts.append(first)
-      weights.append(window)
+      counts.append(end - first)
     }
   }
 }
@@ -67,13 +68,14 @@ struct ResamplingWindows {
 extension Image {
   /// The image resampled to `width`×`height` (alpha too), as Pillow's `resize` does: the same
   /// windows and weights, a horizontal pass then a vertical one, each result clamped to [0, 1]
-  /// (Pillow clamps 8-bit images to 0...255 after each pass). Sums are taken in double
+  /// (Pillow clamps 8-bit images to 0...255 after each pass). Sums are taken in single
   /// precision and not rounded.
   ///
   /// > Note: Pillow resizes 8-bit images in fixed point, rounds to 8 bits between the passes,
-  /// > and (Pillow 13, which wrote the references) sometimes runs the vertical pass first; the result here
-  /// > is within two levels of Pillow's 8-bit `RGB` resize and within 1e-5 of its float resize.
-  /// > Alpha is resized as its own plane, not premultiplied as Pillow does for `RGBA`.
+  /// > and (Pillow 13, which wrote the references) sometimes runs the vertical pass first; the
+  /// > result here is within two levels of Pillow's 8-bit `RGB` resize and within 1e-5 of its
+  /// > float resize. Alpha is resized as its own plane, not premultiplied as Pillow does for
+  /// > `RGBA`.
   public func resized(width: Int, height: Int, filter: ResamplingFilter = .bicubic) -> Image {
     precondition(width > 0 && height > 0, "resize to \(width)×\(height): sizes must be positive")
     if width == self.width && height == self.height { return self }
@@ -81,55 +83,75 @@ extension Image {
 
     let horizontal = ResamplingWindows(inputSize: self.width, outputSize: width, filter: filter)
     let vertical = ResamplingWindows(inputSize: self.height, outputSize: height, filter: filter)
-    func finish(_ sum: Double) -> Float { Float(min(max(sum, 0), 1)) }
-    func resample(_ plane: ArraySlice<Float>) -> [Float] {
-      let base = plane.startIndex
-      let inWidth = self.width
-      let inHeight = self.height
-
-      // Horizontal pass: [inHeight, inWidth] -> [inHeight, width].
-      var rows = [Float](repeating: 0, count: inHeight * width)
-      if width == inWidth {
-        rows = Array(plane)
-      } else {
-        for y in 0..<inHeight {
-          for x in 0..<width {
-            let start = horizontal.starts[x]
-            var sum = 0.0
-            for (k, w) in horizontal.weights[x].enumerated() {
-              sum += Double(plane[base + y * inWidth + start + k]) * w
-            }
-            rows[y * width + x] = finish(sum)
-          }
-        }
-      }
-      if height == inHeight { return rows }
-
-      // Vertical pass: [inHeight, width] -> [height, width].
-      var out = [Float](repeating: 0, count: height * width)
-      for y in 0..<height {
-        let start = vertical.starts[y]
-        let window = vertical.weights[y]
-        for x in 0..<width {
-          var sum = 0.0
-          for (k, w) in window.enumerated() {
-            sum += Double(rows[(start + k) * width + x]) * w
-          }
-          out[y * width + x] = finish(sum)
-        }
-      }
-      return out
-    }
-
     let planeSize = self.width * self.height
     var pixels: [Float] = []
     pixels.reserveCapacity(colorChannels * width * height)
     for channel in 0..<colorChannels {
-      pixels += resample(self.pixels[(channel * planeSize)..<((channel + 1) * planeSize)])
+      pixels += resamplePlane(
+        self.pixels[(channel * planeSize)..<((channel + 1) * planeSize)], width: width,
+        height: height, horizontal: horizontal, vertical: vertical)
     }
     return Image(
       width: width, height: height, colorChannels: colorChannels, pixels: pixels,
-      alpha: alpha.map { resample($0[...]) }, bitDepth: bitDepth, format: format)
+      alpha: alpha.map {
+        resamplePlane(
+          $0[...], width: width, height: height, horizontal: horizontal, vertical: vertical)
+      }, bitDepth: bitDepth, format: format)
+  }
+
+  /// One plane `[self.height, self.width]` resampled to `[height, width]`.
+  func resamplePlane(
+    _ plane: ArraySlice<Float>, width: Int, height: Int, horizontal: ResamplingWindows,
+    vertical: ResamplingWindows
+  ) -> [Float] {
+    let inWidth = self.width
+    let inHeight = self.height
+
+    // Horizontal pass: [inHeight, inWidth] -> [inHeight, width].
+    var rows: [Float]
+    if width == inWidth {
+      rows = Array(plane)
+    } else {
+      rows = [Float](repeating: 0, count: inHeight * width)
+      plane.withUnsafeBufferPointer { source in
+        horizontal.weights.withUnsafeBufferPointer { weights in
+          rows.withUnsafeMutableBufferPointer { out in
+            for x in 0..<width {
+              let start = horizontal.starts[x]
+              let count = horizontal.counts[x]
+              let window = weights.baseAddress! + x * horizontal.kernelSize
+              for y in 0..<inHeight {
+                let row = source.baseAddress! + y * inWidth + start
+                var sum: Float = 0
+                for k in 0..<count { sum += row[k] * window[k] }
+                out[y * width + x] = min(max(sum, 0), 1)
+              }
+            }
+          }
+        }
+      }
+    }
+    if height == inHeight { return rows }
+
+    // Vertical pass: [inHeight, width] -> [height, width], one output row at a time.
+    var out = [Float](repeating: 0, count: height * width)
+    rows.withUnsafeBufferPointer { source in
+      vertical.weights.withUnsafeBufferPointer { weights in
+        out.withUnsafeMutableBufferPointer { target in
+          for y in 0..<height {
+            let start = vertical.starts[y]
+            let row = target.baseAddress! + y * width
+            for k in 0..<vertical.counts[y] {
+              let weight = weights[y * vertical.kernelSize + k]
+              let input = source.baseAddress! + (start + k) * width
+              for x in 0..<width { row[x] += weight * input[x] }
+            }
+            for x in 0..<width { row[x] = min(max(row[x], 0), 1) }
+          }
+        }
+      }
+    }
+    return out
   }
 
   /// Nearest neighbour: output pixel (x, y) takes input pixel
