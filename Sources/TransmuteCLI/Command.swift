@@ -52,6 +52,7 @@ public enum Transmute {
   /// Every command, in the order `transmute --help` lists them.
   public static let commands: [any Command.Type] = [
     InfoCommand.self,
+    TrainCommand.self,
     TranslateCommand.self,
     ImportCommand.self,
     ExportCommand.self,
