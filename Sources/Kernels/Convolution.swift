@@ -1,3 +1,5 @@
+import CBLAS
+
 /// Fast 2-D convolution over NCHW Float32 buffers: im2col in bands of output rows, then
 /// `cblas_sgemm` per band.
 ///
@@ -71,32 +73,30 @@ enum ConvolutionCore {
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
     let inPlane = g.height * g.width
-    let identity = ColumnMatrix.isIdentity(g)
-    let bandRows = identity ? g.outHeight : ColumnMatrix.rowsPerBand(g)
-    let columns = UnsafeMutablePointer<Float>.allocate(
-      capacity: identity ? 0 : reduction * bandRows * g.outWidth)
-    defer { columns.deallocate() }
-
-    for n in 0..<g.batch {
-      let image = input + n * g.inChannels * inPlane
-      for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
-        let rowCount = min(bandRows, g.outHeight - firstRow)
-        let bandWidth = rowCount * g.outWidth
-        let matrix: UnsafePointer<Float>
-        let matrixStride: Int
-        if identity {
-          matrix = image + firstRow * g.width
-          matrixStride = inPlane
-        } else {
-          ColumnMatrix.build(
-            g, image: image, firstRow: firstRow, rowCount: rowCount, columns: columns)
-          matrix = UnsafePointer(columns)
-          matrixStride = bandWidth
-        }
+    if ColumnMatrix.isIdentity(g) {
+      for n in 0..<g.batch {
         ComputeThreads.sgemm(
-          transposeA: false, transposeB: false, g.outChannels, bandWidth, reduction, weight,
-          reduction, matrix, matrixStride,
-          output + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane)
+          transposeA: false, transposeB: false, g.outChannels, outPlane, reduction, weight,
+          reduction, input + n * g.inChannels * inPlane, inPlane,
+          output + n * g.outChannels * outPlane, outPlane)
+      }
+      return
+    }
+
+    // Each worker builds the column matrix of its own band (sized for its core's cache) and
+    // multiplies it at once, while it is still in cache.
+    let bands = ColumnMatrix.Bands(g)
+    ComputeThreads.parallelFor(bands.total) { index in
+      let (n, firstRow, rowCount) = bands.band(index)
+      let bandWidth = rowCount * g.outWidth
+      ScratchPool.withBuffer(reduction * bandWidth) { columns in
+        ColumnMatrix.build(
+          g, image: input + n * g.inChannels * inPlane, firstRow: firstRow, rowCount: rowCount,
+          columns: columns)
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.outChannels), Int32(bandWidth),
+          Int32(reduction), 1, weight, Int32(reduction), columns, Int32(bandWidth), 0,
+          output + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane))
       }
     }
   }
@@ -129,22 +129,28 @@ enum ConvolutionCore {
       }
       return
     }
-    let bandRows = ColumnMatrix.rowsPerBand(g)
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: reduction * bandRows * g.outWidth)
-    defer { columns.deallocate() }
     inputGradient.update(repeating: 0, count: g.inputCount)
 
-    for n in 0..<g.batch {
-      for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
-        let rowCount = min(bandRows, g.outHeight - firstRow)
+    // Each worker multiplies and scatters its own bands. Neighbouring bands add into a few
+    // shared input rows, so the even bands run first and the odd ones after them; bands are
+    // tall enough that two bands of the same parity never meet.
+    let bands = ColumnMatrix.Bands(g, minimumRows: (g.kernelHeight - 1) / g.strideY + 1)
+    for parity in 0..<2 {
+      let count = (bands.perImage - parity + 1) / 2
+      ComputeThreads.parallelFor(g.batch * count) { index in
+        let n = index / count
+        let (_, firstRow, rowCount) = bands.band(n * bands.perImage + 2 * (index % count) + parity)
         let bandWidth = rowCount * g.outWidth
-        ComputeThreads.sgemm(
-          transposeA: true, transposeB: false, reduction, bandWidth, g.outChannels, weight,
-          reduction, outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth,
-          outPlane, columns, bandWidth)
-        ColumnMatrix.accumulate(
-          g, columns: columns, firstRow: firstRow, rowCount: rowCount,
-          image: inputGradient + n * g.inChannels * inPlane)
+        ScratchPool.withBuffer(reduction * bandWidth) { columns in
+          cblas_sgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(reduction), Int32(bandWidth),
+            Int32(g.outChannels), 1, weight, Int32(reduction),
+            outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth,
+            Int32(outPlane), 0, columns, Int32(bandWidth))
+          ColumnMatrix.accumulate(
+            g, columns: columns, firstRow: firstRow, rowCount: rowCount,
+            image: inputGradient + n * g.inChannels * inPlane)
+        }
       }
     }
   }
@@ -167,34 +173,49 @@ enum ConvolutionCore {
     let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
     let outPlane = g.outHeight * g.outWidth
     let inPlane = g.height * g.width
-    let identity = ColumnMatrix.isIdentity(g)
-    let bandRows = identity ? g.outHeight : ColumnMatrix.rowsPerBand(g)
-    let columns = UnsafeMutablePointer<Float>.allocate(
-      capacity: identity ? 0 : reduction * bandRows * g.outWidth)
-    defer { columns.deallocate() }
-
-    var beta: Float = 0
-    for n in 0..<g.batch {
-      let image = input + n * g.inChannels * inPlane
-      for firstRow in stride(from: 0, to: g.outHeight, by: bandRows) {
-        let rowCount = min(bandRows, g.outHeight - firstRow)
-        let bandWidth = rowCount * g.outWidth
-        let matrix: UnsafePointer<Float>
-        let matrixStride: Int
-        if identity {
-          matrix = image + firstRow * g.width
-          matrixStride = inPlane
-        } else {
-          ColumnMatrix.build(
-            g, image: image, firstRow: firstRow, rowCount: rowCount, columns: columns)
-          matrix = UnsafePointer(columns)
-          matrixStride = bandWidth
-        }
+    if ColumnMatrix.isIdentity(g) {
+      for n in 0..<g.batch {
         ComputeThreads.sgemm(
-          transposeA: false, transposeB: true, g.outChannels, reduction, bandWidth,
-          outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane,
-          matrix, matrixStride, beta: beta, weightGradient, reduction)
-        beta = 1
+          transposeA: false, transposeB: true, g.outChannels, reduction, outPlane,
+          outputGradient + n * g.outChannels * outPlane, outPlane,
+          input + n * g.inChannels * inPlane, inPlane, beta: n == 0 ? 0 : 1, weightGradient,
+          reduction)
+      }
+      return
+    }
+
+    // Each worker sums the products of its own bands into its own copy of the gradient (the
+    // first worker's copy is the result), then the copies are added.
+    let bands = ColumnMatrix.Bands(g)
+    let workers = min(ComputeThreads.threadCount, bands.total)
+    let partialCount = g.outChannels * reduction
+    ScratchPool.withBuffer(max(0, workers - 1) * partialCount) { partials in
+      ComputeThreads.parallelFor(workers) { worker in
+        let target = worker == 0 ? weightGradient : partials + (worker - 1) * partialCount
+        let first = bands.total * worker / workers
+        let end = bands.total * (worker + 1) / workers
+        var beta: Float = 0
+        for index in first..<end {
+          let (n, firstRow, rowCount) = bands.band(index)
+          let bandWidth = rowCount * g.outWidth
+          ScratchPool.withBuffer(reduction * bandWidth) { columns in
+            ColumnMatrix.build(
+              g, image: input + n * g.inChannels * inPlane, firstRow: firstRow,
+              rowCount: rowCount, columns: columns)
+            cblas_sgemm(
+              CblasRowMajor, CblasNoTrans, CblasTrans, Int32(g.outChannels), Int32(reduction),
+              Int32(bandWidth), 1,
+              outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth,
+              Int32(outPlane), columns, Int32(bandWidth), beta, target, Int32(reduction))
+          }
+          beta = 1
+        }
+        if first == end { target.update(repeating: 0, count: partialCount) }
+      }
+      ComputeThreads.parallelFor(partialCount, minimumPerWorker: 1 << 14) { offset in
+        for worker in 1..<max(1, workers) {
+          weightGradient[offset] += partials[(worker - 1) * partialCount + offset]
+        }
       }
     }
   }

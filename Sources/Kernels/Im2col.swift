@@ -15,10 +15,35 @@ enum ColumnMatrix {
     return lower..<max(lower, upper)
   }
 
-  /// Rows of output per band so that the column matrix holds at most `budget` floats.
+  /// Rows of output per band so that the column matrix holds at most `budget` floats (but at
+  /// least one row).
   static func rowsPerBand(_ g: ConvolutionGeometry, budget: Int = 1 << 21) -> Int {
     let rowFloats = g.inChannels * g.kernelHeight * g.kernelWidth * g.outWidth
     return max(1, min(g.outHeight, budget / max(1, rowFloats)))
+  }
+
+  /// The bands of output rows of a whole batch, each one worker's unit of work: its column
+  /// matrix about fits in one core's L2 cache (2¹⁷ floats, 512 KiB), yet has at least 256
+  /// columns so that sgemm stays efficient.
+  struct Bands {
+    let g: ConvolutionGeometry
+    let rows: Int
+    let perImage: Int
+    var total: Int { g.batch * perImage }
+
+    init(_ g: ConvolutionGeometry, minimumRows: Int = 1) {
+      self.g = g
+      let cacheRows = ColumnMatrix.rowsPerBand(g, budget: 1 << 17)
+      let wideRows = (256 + g.outWidth - 1) / g.outWidth
+      rows = min(g.outHeight, max(cacheRows, wideRows, minimumRows))
+      perImage = (g.outHeight + rows - 1) / rows
+    }
+
+    /// Image, first output row and row count of band `index` (`0 ..< total`).
+    func band(_ index: Int) -> (n: Int, firstRow: Int, rowCount: Int) {
+      let firstRow = index % perImage * rows
+      return (index / perImage, firstRow, min(rows, g.outHeight - firstRow))
+    }
   }
 
   /// Whether the column matrix equals the input itself (1×1 kernel, stride 1, no padding).
@@ -27,14 +52,14 @@ enum ColumnMatrix {
       && g.paddingY == 0 && g.paddingX == 0
   }
 
-  /// Fills `columns` `[K, rowCount·outW]` from one image `[Cin, H, W]`.
+  /// Fills `columns` `[K, rowCount·outW]` from one image `[Cin, H, W]` (on the calling thread).
   static func build(
     _ g: ConvolutionGeometry, image: UnsafePointer<Float>, firstRow: Int, rowCount: Int,
     columns: UnsafeMutablePointer<Float>
   ) {
     let bandWidth = rowCount * g.outWidth
     let kernelArea = g.kernelHeight * g.kernelWidth
-    ComputeThreads.parallelFor(g.inChannels * kernelArea, minimumPerWorker: 4) { row in
+    for row in 0..<(g.inChannels * kernelArea) {
       let ci = row / kernelArea
       let ky = (row % kernelArea) / g.kernelWidth
       let kx = row % g.kernelWidth
@@ -62,15 +87,14 @@ enum ColumnMatrix {
   }
 
   /// Adds `columns` `[K, rowCount·outW]` back into one image gradient `[Cin, H, W]` (the
-  /// adjoint of `build`).
+  /// adjoint of `build`), on the calling thread.
   static func accumulate(
     _ g: ConvolutionGeometry, columns: UnsafePointer<Float>, firstRow: Int, rowCount: Int,
     image: UnsafeMutablePointer<Float>
   ) {
     let bandWidth = rowCount * g.outWidth
     let kernelArea = g.kernelHeight * g.kernelWidth
-    // Channels write disjoint planes; inside one channel the kernel taps overlap.
-    ComputeThreads.parallelFor(g.inChannels) { ci in
+    for ci in 0..<g.inChannels {
       for tap in 0..<kernelArea {
         let ky = tap / g.kernelWidth
         let kx = tap % g.kernelWidth

@@ -40,22 +40,22 @@ enum NarrowConvolution {
         let n = row / g.outHeight
         let oy = row % g.outHeight
         switch g.outChannels {
-        case 1: forwardRow(g, n: n, oy: oy, channels: 1, input, weights, output)
-        case 2: forwardRow(g, n: n, oy: oy, channels: 2, input, weights, output)
-        case 3: forwardRow(g, n: n, oy: oy, channels: 3, input, weights, output)
-        default: forwardRow(g, n: n, oy: oy, channels: 4, input, weights, output)
+        case 1: forwardRow(g, n: n, oy: oy, OneChannel.self, input, weights, output)
+        case 2: forwardRow(g, n: n, oy: oy, TwoChannels.self, input, weights, output)
+        case 3: forwardRow(g, n: n, oy: oy, ThreeChannels.self, input, weights, output)
+        default: forwardRow(g, n: n, oy: oy, FourChannels.self, input, weights, output)
         }
       }
     }
   }
 
-  /// One output row of every output channel; `channels` is a constant at each call site, so
-  /// the unused accumulators fold away.
-  @inline(__always)
-  static func forwardRow(
-    _ g: ConvolutionGeometry, n: Int, oy: Int, channels: Int, _ input: UnsafePointer<Float>,
+  /// One output row of every output channel; specialised per channel count, so the unused
+  /// accumulators fold away.
+  static func forwardRow<Count: ChannelCount>(
+    _ g: ConvolutionGeometry, n: Int, oy: Int, _: Count.Type, _ input: UnsafePointer<Float>,
     _ weights: UnsafePointer<Lanes>, _ output: UnsafeMutablePointer<Float>
   ) {
+    let channels = Count.value
     let plane = g.height * g.width
     let image = input + n * g.inChannels * plane + oy * g.width
     let results = output + (n * g.outChannels * g.outHeight + oy) * g.outWidth
@@ -123,11 +123,14 @@ enum NarrowConvolution {
         for kx in 0..<g.kernelWidth {
           let sums: SIMD4<Float>
           switch g.outChannels {
-          case 1: sums = tapGradient(g, ci: ci, ky: ky, kx: kx, channels: 1, input, outputGradient)
-          case 2: sums = tapGradient(g, ci: ci, ky: ky, kx: kx, channels: 2, input, outputGradient)
-          case 3: sums = tapGradient(g, ci: ci, ky: ky, kx: kx, channels: 3, input, outputGradient)
+          case 1:
+            sums = tapGradient(g, ci: ci, ky: ky, kx: kx, OneChannel.self, input, outputGradient)
+          case 2:
+            sums = tapGradient(g, ci: ci, ky: ky, kx: kx, TwoChannels.self, input, outputGradient)
+          case 3:
+            sums = tapGradient(g, ci: ci, ky: ky, kx: kx, ThreeChannels.self, input, outputGradient)
           default:
-            sums = tapGradient(g, ci: ci, ky: ky, kx: kx, channels: 4, input, outputGradient)
+            sums = tapGradient(g, ci: ci, ky: ky, kx: kx, FourChannels.self, input, outputGradient)
           }
           for co in 0..<g.outChannels {
             weightGradient[(co * g.inChannels + ci) * kernelArea + ky * g.kernelWidth + kx] =
@@ -140,11 +143,11 @@ enum NarrowConvolution {
 
   /// `Σ_{n, oy, ox} outputGradient[n, co, oy, ox] · input[n, ci, oy + ky, ox + kx]` for every
   /// output channel `co < channels`.
-  @inline(__always)
-  static func tapGradient(
-    _ g: ConvolutionGeometry, ci: Int, ky: Int, kx: Int, channels: Int,
+  static func tapGradient<Count: ChannelCount>(
+    _ g: ConvolutionGeometry, ci: Int, ky: Int, kx: Int, _: Count.Type,
     _ input: UnsafePointer<Float>, _ outputGradient: UnsafePointer<Float>
   ) -> SIMD4<Float> {
+    let channels = Count.value
     let plane = g.height * g.width
     let outPlane = g.outHeight * g.outWidth
     let fullBlocks = g.outWidth / 8 * 8
@@ -185,3 +188,11 @@ enum NarrowConvolution {
     return tail + SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
   }
 }
+
+/// A channel count known at compile time, so that each specialisation of the narrow kernels
+/// keeps exactly that many accumulators.
+protocol ChannelCount { static var value: Int { get } }
+enum OneChannel: ChannelCount { static var value: Int { 1 } }
+enum TwoChannels: ChannelCount { static var value: Int { 2 } }
+enum ThreeChannels: ChannelCount { static var value: Int { 3 } }
+enum FourChannels: ChannelCount { static var value: Int { 4 } }
