@@ -1,13 +1,17 @@
 import CBLAS
 
-/// Fast 2-D convolution over NCHW Float32 buffers: im2col in bands of output rows, then
-/// `cblas_sgemm` per band.
+/// Fast 2-D convolution over NCHW Float32 buffers.
 ///
 /// Shapes (see `ConvolutionGeometry`, `isTransposed == false`): input `[N, Cin, H, W]`,
 /// weight `[Cout, Cin, kH, kW]`, bias `[Cout]`, output `[N, Cout, outH, outW]`, zero padding.
-/// Every function overwrites its outputs (nothing accumulates across calls). The column
-/// matrix of a band holds at most 2²¹ floats (8 MiB), so memory stays bounded on large images.
-/// Results match `ReferenceConvolution` within Float32 rounding.
+/// Every function overwrites its outputs (nothing accumulates across calls).
+///
+/// The algorithm is chosen per geometry: Winograd F(4×4, 3×3) for 3×3 stride-1 layers with at
+/// least 16 input and output channels (`Winograd`), a direct kernel for stride-1 unpadded
+/// layers with at most 4 output channels (`NarrowConvolution`), and otherwise im2col plus
+/// `cblas_sgemm` over bands of output rows whose column matrix about fits a core's L2 cache,
+/// so memory stays bounded on large images. All match `ReferenceConvolution` within the
+/// tolerances of the tests.
 public enum Convolution {
   /// `output = weight ⊛ input + bias`: input `[N, Cin, H, W]`, weight `[Cout, Cin, kH, kW]`,
   /// bias `[Cout]` or nil, output `[N, Cout, outH, outW]`.
