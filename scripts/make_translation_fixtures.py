@@ -8,6 +8,8 @@
    - models/tiny_rgb:  ngf 4, 2 residual blocks, A and B with 3 channels;
    - models/tiny_grey: ngf 4, 2 residual blocks, A with 3 channels and B with 1 channel.
    Weights use torch's default initialisation under the seed, so the outputs vary strongly.
+   models/tiny_rgb_latest_net_G_A.pth holds tiny_rgb's G_A as the reference saves it
+   (torch.save of the state_dict), for `--model FILE.pth`.
 2. Odd-sized input photos (45x30 RGB and grey) cut from ../shared/photos/chelsea.png, and
    torch's output for each (model, direction) on them in expected.safetensors, computed exactly
    as `transmute translate` does by default: samples v/255*2-1, reflection padding to a
@@ -129,6 +131,12 @@ def write_model(name, channels_a, channels_b, ngf, blocks):
     for key, generator in generators.items():
         state = {k: v.contiguous() for k, v in generator.state_dict().items()}
         save_file(state, os.path.join(directory, f"{key}.safetensors"))
+    if name == "tiny_rgb":
+        # The reference's own checkpoint file for G_A, as its save_networks writes it.
+        torch.save(
+            generators["G_A"].state_dict(),
+            os.path.join(FIXTURES, "models", "tiny_rgb_latest_net_G_A.pth"),
+        )
     # The model directory's config.json as Sources/Models/ModelConfiguration.swift reads it:
     # input_nc is domain A's channel count and output_nc domain B's, as in the reference.
     config = {

@@ -1,5 +1,6 @@
 /// A trained CycleGAN generator as an `ImageTranslator`, and choosing it from a model
 /// directory by direction (`AtoB`, `BtoA`) or by the name of the domain to translate to.
+import Checkpoints
 import Foundation
 import Models
 import NeuralNet
@@ -20,6 +21,8 @@ public enum ModelChoiceError: Error, Equatable, CustomStringConvertible {
   case unknownDomain(String, domainA: String, domainB: String)
   /// `--to` and `--direction` disagree.
   case directionContradictsDomain(TranslationDirection, domain: String)
+  /// A direction was asked of a single generator file, which translates one way only.
+  case directionOfSingleGenerator(String)
 
   public var description: String {
     switch self {
@@ -29,6 +32,10 @@ public enum ModelChoiceError: Error, Equatable, CustomStringConvertible {
         + "for A to B or --to \(a) for B to A"
     case .directionContradictsDomain(let direction, let domain):
       return "--direction \(direction.rawValue) does not translate to '\(domain)'; drop one of them"
+    case .directionOfSingleGenerator(let path):
+      return
+        "\(path) is a single generator, which translates one way only; drop --direction and "
+        + "--to, or give the model directory"
     }
   }
 }
@@ -100,10 +107,22 @@ public struct TranslationModel {
     return named
   }
 
-  /// Opens the model directory at `url` and loads the generator of `direction` only.
+  /// Opens the model at `url`, loading one generator: from a model directory the one of
+  /// `direction` (or of the domain named `domain`), from a single generator file (the
+  /// reference's `.pth`, or safetensors) that file, whose architecture its keys and shapes tell.
   public static func load(
     from url: URL, direction: TranslationDirection?, toDomain domain: String?
   ) throws -> TranslationModel {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder),
+      !isFolder.boolValue
+    {
+      guard direction == nil && domain == nil else {
+        throw ModelChoiceError.directionOfSingleGenerator(url.path)
+      }
+      return try loadGeneratorFile(url)
+    }
+
     let configuration = try ModelDirectory.readConfiguration(at: url)
     let chosen = try chooseDirection(direction, toDomain: domain, configuration: configuration)
     let model = try ModelDirectory.load(from: url, roles: [chosen.generator])
@@ -115,5 +134,41 @@ public struct TranslationModel {
     return TranslationModel(
       configuration: model.configuration, direction: chosen,
       translator: GeneratorTranslator(generator))
+  }
+
+  /// A single generator file as a model translating from "input" to "output".
+  static func loadGeneratorFile(_ url: URL) throws -> TranslationModel {
+    let weights = try GeneratorWeights(contentsOf: url)
+    let layout = weights.layout
+    guard layout.upsampling == .transposedConvolution else {
+      throw CheckpointError(
+        .unsupported, path: url.path,
+        reason: "its up stages upsample before a convolution, and the weights cannot tell "
+          + "nearest from bilinear upsampling; translate with the model directory whose "
+          + "config.json says which")
+    }
+    let norm: NormKind
+    switch layout.norm {
+    case .instance: norm = .instance
+    case .batch: norm = .batch
+    case .none: norm = .none
+    }
+    let generatorConfiguration = GeneratorConfiguration(
+      filters: layout.ngf, residualBlocks: layout.blocks, norm: norm, dropout: layout.dropout,
+      upsampling: .transpose)
+    let generator = ResnetGenerator(
+      generatorConfiguration, inputChannels: layout.inputChannels,
+      outputChannels: layout.outputChannels)
+    do {
+      try generator.loadStateDictionary(weights.tensors)
+    } catch {
+      throw CheckpointError(.architectureMismatch, path: url.path, reason: error.description)
+    }
+    let configuration = ModelConfiguration(
+      generator: generatorConfiguration, discriminator: nil,
+      channelsA: layout.inputChannels, channelsB: layout.outputChannels, domainA: "input",
+      domainB: "output", networks: [.generatorA])
+    return TranslationModel(
+      configuration: configuration, direction: .aToB, translator: GeneratorTranslator(generator))
   }
 }

@@ -90,3 +90,24 @@ func aModelWithKnownWeightsMatchesPyTorch(_ caseIndex: Int) throws {
   #expect(model.translator.inputChannels == 1 && model.translator.outputChannels == 3)
   #expect(model.domains == ("sketch", "photo"))
 }
+
+@Test func aReferencePthGeneratorTranslatesLikeItsModelDirectory() throws {
+  let pth = URL(
+    fileURLWithPath: fixturesFolder.appending("models/tiny_rgb_latest_net_G_A.pth").description)
+  let model = try TranslationModel.load(from: pth, direction: nil, toDomain: nil)
+  #expect(model.translator.generator.configuration.filters == 4)
+  #expect(model.translator.generator.configuration.residualBlocks == 2)
+
+  let image = try Image(contentsOf: fixturesFolder.appending("input_rgb.png"))
+  let translation = ImageTranslation(translator: model.translator, options: .init())
+  let result = try translation.translate(image, with: model.translator)
+  let expected = try #require(try expectedOutputs()["tiny_rgb.AtoB"])
+  let check = closeness(
+    result.pixels, expected.scalars.map { ($0 + 1) / 2 }, rtol: 1e-5, atol: 2e-5)
+  #expect(
+    check.excess <= 0, "by \(check.excess) at \(check.index): \(check.actual) vs \(check.expected)")
+
+  #expect(throws: ModelChoiceError.directionOfSingleGenerator(pth.path)) {
+    try TranslationModel.load(from: pth, direction: .bToA, toDomain: nil)
+  }
+}

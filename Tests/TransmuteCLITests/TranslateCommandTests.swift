@@ -1,0 +1,91 @@
+/// `transmute translate`: the summary it prints, its exit status, and the calls it refuses
+/// before any work. The models and the tree are TranslationTests' fixtures
+/// (scripts/make_translation_fixtures.py).
+import Foundation
+import Testing
+
+@testable import TransmuteCLI
+
+@Suite struct TranslateCommandTests {
+  let fixtures = packageRoot.appendingPathComponent("Tests/TranslationTests/Fixtures")
+  var model: String { fixtures.appendingPathComponent("models/tiny_rgb").path }
+
+  /// A copy of the fixture tree with a dangling link added, in a fresh folder.
+  func inputTree() throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "TranslateCommandTests-\(UUID().uuidString)")
+    let input = folder.appendingPathComponent("input")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(at: fixtures.appendingPathComponent("tree"), to: input)
+    try FileManager.default.createSymbolicLink(
+      atPath: input.appendingPathComponent("gone.jpg").path, withDestinationPath: "nowhere.jpg")
+    return input
+  }
+
+  @Test func translatesATreeListsItsFailuresAndExitsWithOne() throws {
+    let input = try inputTree()
+    let output = input.deletingLastPathComponent().appendingPathComponent("output")
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["translate", "--model", model, "--input", input.path, "--output", output.path],
+      console: captured.console)
+    #expect(status == 1)
+    #expect(
+      captured.out == """
+        translated 8, skipped 0, failed 4
+        failed: \(input.path)/gone.jpg: dangling symbolic link (its target does not exist)
+        failed: \(input.path)/mixed/empty.jpg: the file is empty (0 bytes)
+        failed: \(input.path)/nested/truncated.png: damaged PNG: the file is truncated (the data ends in the middle of a chunk)
+        failed: \(input.path)/not_an_image.png: not a PNG or JPEG file (it looks like an HTML page)
+
+        """)
+    #expect(captured.error.hasPrefix("translate: 11 image(s) from \(input.path) to \(output.path)"))
+    #expect(captured.error.contains("(G_A: photo → painting)"))
+    for name in ["odd.png", "nested/rotated.jpg", "mixed/really_png.png", "mixed/deep16.png"] {
+      #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path))
+    }
+
+    // Run again: everything that was written is skipped.
+    let again = CapturedConsole()
+    let resumed = Transmute.main(
+      [
+        "translate", "--model", model, "--input", input.path, "--output", output.path,
+        "--skip-existing", "--quiet",
+      ], console: again.console)
+    #expect(resumed == 1)
+    #expect(again.out.hasPrefix("translated 0, skipped 8, failed 4\n"))
+    #expect(again.error.isEmpty)
+  }
+
+  @Test func refusesBadCallsBeforeAnyWork() throws {
+    let input = try inputTree()
+    func run(_ extra: [String]) -> (status: Int32, error: String) {
+      let captured = CapturedConsole()
+      let status = Transmute.main(
+        ["translate", "--model", model, "--input", input.path] + extra, console: captured.console)
+      return (status, captured.error)
+    }
+    let other = input.deletingLastPathComponent().appendingPathComponent("out").path
+
+    let same = run(["--output", input.path])
+    #expect(same.status == 2)
+    #expect(same.error.contains("is the input folder"))
+
+    let bothSizes = run(["--output", other, "--size", "64", "--scale-width", "64"])
+    #expect(bothSizes.status == 2)
+    #expect(bothSizes.error.contains("--size and --scale-width cannot be used together"))
+
+    let unknownDomain = run(["--output", other, "--to", "zebra"])
+    #expect(unknownDomain.status == 2)
+    #expect(
+      unknownDomain.error.contains(
+        "the model's domains are 'photo' (A) and 'painting' (B), not 'zebra'"))
+
+    let missingOutput = run([])
+    #expect(missingOutput.status == 2)
+    #expect(missingOutput.error.contains("missing option '--output'"))
+
+    // Nothing was written anywhere.
+    #expect(!FileManager.default.fileExists(atPath: other))
+  }
+}
