@@ -210,6 +210,13 @@ def main():
     write("ycck_adobe.jpg", ycck)
     manifest["ycck_adobe.jpg"] = dict(manifest["cmyk_adobe.jpg"], tolerance=6)
 
+    # An unknown JFIF revision (3.1) is only a libjpeg warning about the header: it decodes.
+    jfif = bytearray(valid_jpeg)
+    version = jfif.index(b"JFIF\x00") + 5
+    jfif[version] = 3
+    write("jfif_version_3.jpg", bytes(jfif))
+    manifest["jfif_version_3.jpg"] = manifest["small.jpg"]
+
     # Corrupt entropy-coded data in the middle of the scan (not a truncation).
     corrupt = bytearray(valid_jpeg)
     middle = scan + (len(valid_jpeg) - scan) // 2

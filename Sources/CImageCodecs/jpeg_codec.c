@@ -45,9 +45,10 @@ static void jpeg_on_error(j_common_ptr codec) {
   longjmp(context->jump, 1);
 }
 
-// Level -1 is a warning (corrupt data, premature end); higher levels are trace messages.
+// Level -1 is a warning (corrupt data, premature end); higher levels are trace messages. An
+// unknown JFIF revision says nothing about the data, so it never fails a strict decode.
 static void jpeg_on_message(j_common_ptr codec, int level) {
-  if (level >= 0) return;
+  if (level >= 0 || codec->err->msg_code == JWRN_JFIF_MAJOR) return;
   jpeg_context *context = (jpeg_context *)codec->err;
   context->warnings += 1;
   if (context->warnings == 1 || context->strict) {
