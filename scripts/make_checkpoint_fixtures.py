@@ -226,6 +226,7 @@ def make_views():
         ("half", torch.randn(3, 4).half().t()),
         ("scalar", torch.tensor(2.5)),
         ("expanded_row", base[3]),
+        ("broadcast", torch.arange(3.0).expand(2, 3)),  # stride 0 on the first dimension
     ])
     torch.save(views, FIXTURES / "views.pth")
     torch.save(views, FIXTURES / "views_legacy.pth", _use_new_zipfile_serialization=False)

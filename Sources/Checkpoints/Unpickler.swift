@@ -5,7 +5,8 @@
 ///
 /// Allowed globals: `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`,
 /// `torch._utils._rebuild_tensor`, `torch._utils._rebuild_parameter`, and the typed storage
-/// classes of `TorchStorageType` (`torch.FloatStorage`, `torch.HalfStorage`, …).
+/// classes of `TorchStorageType` (`torch.FloatStorage`, `torch.HalfStorage`, …, also under
+/// `torch.cuda` for files saved from a GPU).
 
 /// A storage a pickle refers to by persistent id: `('storage', type, key, location, count[, view])`.
 struct StorageReference: Equatable, Sendable {
@@ -73,7 +74,8 @@ enum AllowedGlobal: Equatable, Sendable {
     case ("torch._utils", "_rebuild_tensor_v2"): self = .rebuildTensorV2
     case ("torch._utils", "_rebuild_tensor"): self = .rebuildTensor
     case ("torch._utils", "_rebuild_parameter"): self = .rebuildParameter
-    case ("torch", _):
+    case ("torch", _), ("torch.cuda", _):
+      // Storages saved from a GPU name their class under torch.cuda; the bytes are the same.
       guard let type = TorchStorageType(className: name) else { return nil }
       self = .storage(type)
     default: return nil

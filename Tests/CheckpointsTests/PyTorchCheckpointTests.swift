@@ -45,7 +45,7 @@ func expectIdentical(
     #expect(checkpoint.format == (name == "views" ? .zip : .legacy))
     #expect(
       checkpoint.keys == [
-        "sliced", "transposed", "strided", "whole", "half", "scalar", "expanded_row",
+        "sliced", "transposed", "strided", "whole", "half", "scalar", "expanded_row", "broadcast",
       ])
     #expect(checkpoint.storedTypes["half"] == .float16)
     #expect(checkpoint.storedTypes["whole"] == .float32)
@@ -90,6 +90,22 @@ extension PyTorchCheckpointTests {
     expectCheckpointError(.malformed, mentioning: "not a PyTorch checkpoint") {
       _ = try PyTorchCheckpoint(bytes: Array("hello, world".utf8), path: "text.pth")
     }
+  }
+
+  @Test func readsPython2StringsAndGPUStorageNames() throws {
+    // {"abc": 1, "d": 'cuda storage class'} with Python 2's SHORT_BINSTRING and BINSTRING keys.
+    let pickle: [UInt8] =
+      [0x80, 0x02, UInt8(ascii: "}"), UInt8(ascii: "("), UInt8(ascii: "U"), 3]
+      + Array("abc".utf8) + [UInt8(ascii: "K"), 1, UInt8(ascii: "T"), 1, 0, 0, 0]
+      + Array("d".utf8) + [UInt8(ascii: "c")] + Array("torch.cuda\nHalfStorage\n".utf8)
+      + [UInt8(ascii: "u"), UInt8(ascii: ".")]
+    let value = try Unpickler.load(pickle, path: "py2").value
+    guard case .dict(let dict) = value else {
+      Issue.record("not a dict: \(value.kindName)")
+      return
+    }
+    #expect(dict.value(forString: "abc") == .int(1))
+    #expect(dict.value(forString: "d") == .global(.storage(.float16)))
   }
 
   @Test func refusesUnknownOpcodesAndBadPickles() {

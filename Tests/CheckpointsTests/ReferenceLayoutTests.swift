@@ -123,7 +123,7 @@ import Testing
       _ = try GeneratorWeights(contentsOf: FixturePaths.fixture("resnet9.pth"), ngf: 64)
     }
     expectCheckpointError(
-      .architectureMismatch, mentioning: "starts with expanded_row [5], half [4, 3]"
+      .architectureMismatch, mentioning: "starts with broadcast [2, 3], expanded_row [5]"
     ) {
       _ = try GeneratorWeights(contentsOf: FixturePaths.fixture("views.pth"))
     }
