@@ -46,7 +46,7 @@ public enum ImageIOError: Error, CustomStringConvertible, Equatable, Sendable {
     case .tooLarge(_, let width, let height, let maxPixels):
       return
         "the image is \(width)×\(height) = \(width * height) pixels, above the limit of "
-        + "\(maxPixels) pixels (raise DecodeLimits.maxPixels to accept it)"
+        + "\(maxPixels) pixels (a limit that can be raised; see docs/IMAGES.md)"
     case .tooSmall(_, let width, let height, let minWidth, let minHeight):
       return "the image is \(width)×\(height), smaller than the minimum \(minWidth)×\(minHeight)"
     case .writeFailed(_, let reason): return "cannot write the image: \(reason)"
