@@ -25,29 +25,37 @@ public struct Padding: Sendable, Equatable {
 extension Image {
   /// A new image of size `width`×`height` whose pixel (x, y) is this image's pixel
   /// `source(x, y)`, for every plane including alpha.
-  @inlinable
   func remapped(width: Int, height: Int, source: (Int, Int) -> (Int, Int)) -> Image {
+    // One output row at a time, so the index map costs `width` integers, not one per pixel.
+    let oldPlane = self.width * self.height
     let planeSize = width * height
-    var map = [Int](repeating: 0, count: planeSize)
-    for y in 0..<height {
-      for x in 0..<width {
-        let (sx, sy) = source(x, y)
-        map[y * width + x] = sy * self.width + sx
+    let planeCount = colorChannels + (alpha == nil ? 0 : 1)
+    var planes = [Float](repeating: 0, count: planeCount * planeSize)
+    var rowMap = [Int](repeating: 0, count: width)
+    let alphaPlane = alpha ?? []
+    self.pixels.withUnsafeBufferPointer { colour in
+      alphaPlane.withUnsafeBufferPointer { alpha in
+        planes.withUnsafeMutableBufferPointer { out in
+          for y in 0..<height {
+            for x in 0..<width {
+              let (sx, sy) = source(x, y)
+              rowMap[x] = sy * self.width + sx
+            }
+            for plane in 0..<planeCount {
+              let input =
+                plane < colorChannels ? colour.baseAddress! + plane * oldPlane : alpha.baseAddress!
+              let row = out.baseAddress! + plane * planeSize + y * width
+              for x in 0..<width { row[x] = input[rowMap[x]] }
+            }
+          }
+        }
       }
     }
-    func gather(_ plane: ArraySlice<Float>) -> [Float] {
-      let base = plane.startIndex
-      return map.map { plane[base + $0] }
-    }
-    let oldPlane = self.width * self.height
-    var pixels: [Float] = []
-    pixels.reserveCapacity(colorChannels * planeSize)
-    for channel in 0..<colorChannels {
-      pixels += gather(self.pixels[(channel * oldPlane)..<((channel + 1) * oldPlane)])
-    }
+    let alphaOut = alpha == nil ? nil : Array(planes[(colorChannels * planeSize)...])
+    if alpha != nil { planes.removeLast(planeSize) }
     return Image(
-      width: width, height: height, colorChannels: colorChannels, pixels: pixels,
-      alpha: alpha.map { gather($0[...]) }, bitDepth: bitDepth, format: format)
+      width: width, height: height, colorChannels: colorChannels, pixels: planes,
+      alpha: alphaOut, bitDepth: bitDepth, format: format)
   }
 
   /// The image turned upright for an EXIF orientation value (1...8): 2 mirrors, 3 turns by
@@ -125,7 +133,6 @@ extension Image {
 }
 
 /// The index inside `0..<count` that reflection about the end samples maps `index` to.
-@usableFromInline
 func reflectIndex(_ index: Int, count: Int) -> Int {
   guard count > 1 else { return 0 }
   let period = 2 * (count - 1)
