@@ -116,7 +116,13 @@ for index, (mode, shape, pads) in enumerate(
 
 # Instance norm: eps 1e-5, biased variance.
 for index, (shape, affine) in enumerate(
-    [((2, 3, 5, 7), False), ((1, 5, 9, 4), True), ((2, 4, 1, 3), True), ((3, 2, 6, 6), False)]
+    [
+        ((2, 3, 5, 7), False),
+        ((1, 5, 9, 4), True),
+        ((2, 4, 1, 3), True),
+        ((3, 2, 6, 6), False),
+        ((1, 2, 67, 71), True),  # planes longer than one 4096-element summation block
+    ]
 ):
     inputs = {"input": normal(*shape) * 2 + 0.5}
     if affine:

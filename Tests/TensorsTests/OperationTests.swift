@@ -63,7 +63,7 @@ func paddingMatchesTorch(index: Int) {
   #expect(zeroPad2d(input, padding: 1).shape == [2, 3, 7, 8])
 }
 
-@Test(arguments: 0..<4)
+@Test(arguments: 0..<5)
 func instanceNormMatchesTorch(index: Int) {
   let name = "instanceNorm2d_\(index)"
   let affine = OperationFixtures.shared(name).parameters["affine"] == 1
