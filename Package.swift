@@ -36,6 +36,7 @@ let package = Package(
     .executableTarget(name: "DecodeBench", dependencies: ["ImageIO"], path: "bench/DecodeBench"),
     .executableTarget(
       name: "TensorsBench", dependencies: ["Tensors"], path: "bench/TensorsBench"),
+    .executableTarget(name: "ModelsBench", dependencies: ["Models"], path: "bench/ModelsBench"),
 
     // Tests mirror the targets; fixtures live beside them, written by scripts/.
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], resources: [.copy("Fixtures")]),
