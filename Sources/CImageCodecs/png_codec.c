@@ -2,6 +2,7 @@
 // function below; the jump never leaves this file.
 #include <png.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,12 +23,13 @@ typedef struct {
   char *message;
   size_t message_capacity;
   int status;
+  char warning[TM_MESSAGE_CAPACITY];  // the last warning, which often says what an error means
 } png_context;
 
 static void png_read_memory(png_structp png, png_bytep out, size_t length) {
   png_context *context = (png_context *)png_get_io_ptr(png);
   if (length > context->size - context->offset) {
-    png_error(png, "the file is truncated (the data ends in the middle of a chunk)");
+    png_error(png, "the file is truncated (the data stops before the end of the PNG)");
   }
   memcpy(out, context->data + context->offset, length);
   context->offset += length;
@@ -35,19 +37,30 @@ static void png_read_memory(png_structp png, png_bytep out, size_t length) {
 
 static void png_on_error(png_structp png, png_const_charp text) {
   png_context *context = (png_context *)png_get_error_ptr(png);
-  tm_set_message(context->message, context->message_capacity, text);
+  if (context->warning[0] != 0 && context->status == TM_OK) {
+    snprintf(context->message, context->message_capacity, "%s (%s)", text, context->warning);
+  } else {
+    tm_set_message(context->message, context->message_capacity, text);
+  }
   if (context->status == TM_OK) context->status = TM_ERROR_CORRUPT;
   png_longjmp(png, 1);
 }
 
+// Warnings alone never fail a decode (ancillary-chunk problems leave the image intact), but the
+// last one is kept to explain an error that follows, such as "Invalid IHDR data".
 static void png_on_warning(png_structp png, png_const_charp text) {
+  png_context *context = (png_context *)png_get_error_ptr(png);
+  if (context != NULL) snprintf(context->warning, sizeof context->warning, "%s", text);
+}
+
+static void png_on_write_warning(png_structp png, png_const_charp text) {
   (void)png;
-  (void)text;  // ancillary-chunk problems: the image itself is intact
+  (void)text;
 }
 
 int tm_png_decode(
   const uint8_t *data, size_t size, tm_info *info, uint8_t *pixels, size_t capacity) {
-  png_context context = {data, size, 0, info->message, sizeof info->message, TM_OK};
+  png_context context = {data, size, 0, info->message, sizeof info->message, TM_OK, {0}};
   png_structp png =
     png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, png_on_error, png_on_warning);
   if (png == NULL) {
@@ -182,7 +195,7 @@ int tm_encode_png(
     PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGBA};
   png_write_context context = {output, 0, message, message_capacity, 0};
   png_structp png =
-    png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, png_on_write_error, png_on_warning);
+    png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, png_on_write_error, png_on_write_warning);
   if (png == NULL) {
     tm_set_message(message, message_capacity, "out of memory (libpng)");
     return TM_ERROR_MEMORY;
