@@ -37,7 +37,9 @@ static void png_read_memory(png_structp png, png_bytep out, size_t length) {
 
 static void png_on_error(png_structp png, png_const_charp text) {
   png_context *context = (png_context *)png_get_error_ptr(png);
-  if (context->warning[0] != 0 && context->status == TM_OK) {
+  // "Invalid IHDR data" comes after a warning that names the invalid field; other warnings
+  // (about ancillary chunks) have nothing to do with a later error and are not added.
+  if (strstr(text, "IHDR") != NULL && strstr(context->warning, "IHDR") != NULL) {
     snprintf(context->message, context->message_capacity, "%s (%s)", text, context->warning);
   } else {
     tm_set_message(context->message, context->message_capacity, text);
@@ -47,7 +49,7 @@ static void png_on_error(png_structp png, png_const_charp text) {
 }
 
 // Warnings alone never fail a decode (ancillary-chunk problems leave the image intact), but the
-// last one is kept to explain an error that follows, such as "Invalid IHDR data".
+// last one is kept to explain an "Invalid IHDR data" error that follows.
 static void png_on_warning(png_structp png, png_const_charp text) {
   png_context *context = (png_context *)png_get_error_ptr(png);
   if (context != NULL) snprintf(context->warning, sizeof context->warning, "%s", text);
