@@ -49,6 +49,21 @@ let pngSuiteReferences: [PngSuiteReference] = {
     #expect(fnv1a64(samples) == reference.fnv1a64, "sample hash differs")
   }
 
+  /// PngSuite's basic files spell their header in their names: `basi3p04` is interlaced (i),
+  /// colour type 3 (palette), 4 bits.
+  @Test(arguments: pngSuiteReferences.filter { $0.file.hasPrefix("bas") }.map(\.file))
+  func headersMatchTheFileNames(_ file: String) throws {
+    let info = try ImageInfo(contentsOf: conformancePath("pngsuite/\(file)"))
+    let name = Array(file)
+    let colorType = Int(String(name[4])) ?? -1
+    #expect(info.format == .png)
+    #expect(info.interlaced == (name[3] == "i"))
+    #expect(info.bitDepth == Int(String(name[6...7])))
+    #expect(info.colorChannels == (colorType == 0 || colorType == 4 ? 1 : 3))
+    #expect(info.hasAlpha == (colorType == 4 || colorType == 6))
+    #expect(info.width == 32 && info.height == 32 && info.orientation == 1)
+  }
+
   static let corruptFiles: [(String, String)] = [
     ("xc1n0g08.png", "IHDR"), ("xc9n2c08.png", "IHDR"), ("xcrn0g04.png", "not a PNG or JPEG"),
     ("xcsn0g01.png", "CRC"), ("xd0n2c08.png", "IHDR"), ("xd3n2c08.png", "IHDR"),
