@@ -26,9 +26,10 @@ let package = Package(
     .target(name: "Models", dependencies: ["NeuralNet", "Checkpoints"]),
     .target(name: "Training", dependencies: ["Models", "Checkpoints", "ImageIO"]),
     .target(name: "Translation", dependencies: ["Models", "Checkpoints", "ImageIO"]),
+    .target(name: "Evaluation", dependencies: ["Models", "Checkpoints", "ImageIO"]),
     .target(
       name: "TransmuteCLI",
-      dependencies: ["ImageIO", "Models", "Checkpoints", "Training", "Translation"]
+      dependencies: ["ImageIO", "Models", "Checkpoints", "Training", "Translation", "Evaluation"]
     ),
     .executableTarget(name: "transmute", dependencies: ["TransmuteCLI"]),
     .executableTarget(
@@ -50,6 +51,8 @@ let package = Package(
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "TranslationTests", dependencies: ["Translation"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TransmuteCLITests", dependencies: ["TransmuteCLI"]),
     .testTarget(name: "DatasetScriptTests", path: "Tests/DatasetScriptTests"),
   ]

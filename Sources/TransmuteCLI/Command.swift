@@ -56,6 +56,8 @@ public enum Transmute {
     TranslateCommand.self,
     ImportCommand.self,
     ExportCommand.self,
+    EvaluateCommand.self,
+    ClassifierCommand.self,
     VersionCommand.self,
   ]
 

@@ -1,0 +1,65 @@
+/// A folder of images to evaluate on or train the classifier with.
+import Foundation
+import ImageIO
+
+/// The image files under one folder (recursively, sorted by path, as `scanImageFiles` finds
+/// them), checked to exist and to hold at least one image. Files are decoded one at a time on
+/// request, so a folder of any size costs no memory until it is read.
+public struct ImageFolder: Sendable {
+  /// The folder.
+  public let url: URL
+  /// The image files found, sorted.
+  public let files: [FilePath]
+  /// Entries the scanner could not use (dangling links, special files), for a warning.
+  public let problems: [ScanProblem]
+
+  /// Scans the folder at `url`; `role` names it in errors ("--a", "training folder B").
+  public init(_ url: URL, role: String) throws(EvaluationError) {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+      throw EvaluationError(
+        .missingFolder, path: url.path, reason: "no such folder (given as \(role))")
+    }
+    guard isDirectory.boolValue else {
+      throw EvaluationError(
+        .missingFolder, path: url.path,
+        reason: "not a folder (\(role) needs a folder of PNG or JPEG images)")
+    }
+    let scan = scanImageFiles(in: url)
+    guard !scan.images.isEmpty else {
+      throw EvaluationError(
+        .emptyFolder, path: url.path,
+        reason: "holds no PNG or JPEG images (given as \(role))"
+          + (scan.problems.isEmpty ? "" : "; \(scan.problems.count) entries could not be read"))
+    }
+    self.url = url
+    files = scan.images
+    problems = scan.problems
+  }
+
+  /// The number of images.
+  public var count: Int { files.count }
+
+  /// Decodes image `index`, upright (EXIF orientation applied).
+  public func image(at index: Int) throws(EvaluationError) -> Image {
+    let path = files[index]
+    do {
+      return try Image(contentsOf: path)
+    } catch {
+      throw EvaluationError(.unreadableImage, path: error.path.description, reason: error.reason)
+    }
+  }
+
+  /// The first `limit` files only (all when `limit` is `nil` or larger than the folder).
+  public func prefix(_ limit: Int?) -> ImageFolder {
+    guard let limit, limit < files.count else { return self }
+    precondition(limit > 0, "prefix of \(limit) images: the limit must be positive")
+    return ImageFolder(url: url, files: Array(files.prefix(limit)), problems: problems)
+  }
+
+  private init(url: URL, files: [FilePath], problems: [ScanProblem]) {
+    self.url = url
+    self.files = files
+    self.problems = problems
+  }
+}
