@@ -119,8 +119,14 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
   public var splits: [SplitEvaluation]
   public var seconds: Double
 
-  enum CodingKeys: String, CodingKey {
-    case model, classifier, size, splits, seconds
+  public init(
+    model: String, classifier: String?, size: String, splits: [SplitEvaluation], seconds: Double
+  ) {
+    self.model = model
+    self.classifier = classifier
+    self.size = size
+    self.splits = splits
+    self.seconds = seconds
   }
 
   /// The report as pretty-printed JSON with sorted keys.

@@ -50,6 +50,31 @@ public struct ImageFolder: Sendable {
     }
   }
 
+  /// Decodes every image and passes it through `transform`, on up to `workers` threads at once
+  /// (each decoding its own files); `progress` is called with the count done, in any order.
+  /// The first file that fails to decode is the error.
+  public func map<Output: Sendable>(
+    workers: Int = 2, _ transform: @Sendable (Image) -> Output,
+    progress: @Sendable (Int) -> Void = { _ in }
+  ) throws(EvaluationError) -> [Output] {
+    precondition(workers >= 1, "map needs at least one worker, got \(workers)")
+    let results = LockedResults<Output>(count: files.count)
+    let folder = self
+    DispatchQueue.concurrentPerform(iterations: min(workers, files.count)) { worker in
+      var index = worker
+      while index < folder.files.count, !results.hasFailed {
+        do throws(EvaluationError) {
+          let output = transform(try folder.image(at: index))
+          progress(results.store(output, at: index))
+        } catch {
+          results.fail(error, at: index)
+        }
+        index += workers
+      }
+    }
+    return try results.outputs()
+  }
+
   /// The first `limit` files only (all when `limit` is `nil` or larger than the folder).
   public func prefix(_ limit: Int?) -> ImageFolder {
     guard let limit, limit < files.count else { return self }
@@ -61,5 +86,42 @@ public struct ImageFolder: Sendable {
     self.url = url
     self.files = files
     self.problems = problems
+  }
+}
+
+/// The outputs of `ImageFolder.map`, filled from several threads.
+private final class LockedResults<Output>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var values: [Output?]
+  private var done = 0
+  private var failure: (index: Int, error: EvaluationError)?
+
+  init(count: Int) { values = Array(repeating: nil, count: count) }
+
+  var hasFailed: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return failure != nil
+  }
+
+  /// Stores one output and returns how many are done.
+  func store(_ value: Output, at index: Int) -> Int {
+    lock.lock()
+    defer { lock.unlock() }
+    values[index] = value
+    done += 1
+    return done
+  }
+
+  func fail(_ error: EvaluationError, at index: Int) {
+    lock.lock()
+    defer { lock.unlock() }
+    if let earlier = failure, earlier.index < index { return }
+    failure = (index, error)
+  }
+
+  func outputs() throws(EvaluationError) -> [Output] {
+    if let failure { throw failure.error }
+    return values.compactMap { $0 }
   }
 }

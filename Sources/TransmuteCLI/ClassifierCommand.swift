@@ -89,8 +89,8 @@ enum ClassifierCommand: Command {
     let quiet = arguments.flag("quiet")
 
     // Photos at the load size, then training.
-    let imagesA = try load(trainA, "a-train", configuration.loaded, console, quiet)
-    let imagesB = try load(trainB, "b-train", configuration.loaded, console, quiet)
+    let imagesA = try load(trainA, "a-train", { configuration.loaded($0) }, console, quiet)
+    let imagesB = try load(trainB, "b-train", { configuration.loaded($0) }, console, quiet)
     let started = Date()
     let classifier = trainClassifier(
       imagesA: imagesA, imagesB: imagesB, configuration: configuration, options: options
@@ -164,19 +164,15 @@ enum ClassifierCommand: Command {
     return folder.prefix(limit)
   }
 
-  /// Every photo of `folder`, decoded and passed through `transform`.
-  static func load<Output>(
-    _ folder: ImageFolder, _ name: String, _ transform: (Image) -> Output, _ console: Console,
-    _ quiet: Bool
+  /// Every photo of `folder`, decoded and passed through `transform` on two threads.
+  static func load<Output: Sendable>(
+    _ folder: ImageFolder, _ name: String, _ transform: @escaping @Sendable (Image) -> Output,
+    _ console: Console, _ quiet: Bool
   ) throws -> [Output] {
     let progress = ProgressReporter(
       console: console, label: "load \(name)", total: folder.count, unit: "img", quiet: quiet)
     defer { progress.finish() }
-    return try (0..<folder.count).map { index in
-      let output = transform(try folder.image(at: index))
-      progress.advance()
-      return output
-    }
+    return try folder.map(workers: 2, transform) { _ in progress.advance() }
   }
 
   static func measure(
@@ -184,8 +180,8 @@ enum ClassifierCommand: Command {
     _ console: Console, _ quiet: Bool
   ) throws -> ClassifierAccuracy {
     let configuration = classifier.configuration
-    let inputsA = try load(folderA, "a-test", configuration.input(for:), console, quiet)
-    let inputsB = try load(folderB, "b-test", configuration.input(for:), console, quiet)
+    let inputsA = try load(folderA, "a-test", { configuration.input(for: $0) }, console, quiet)
+    let inputsB = try load(folderB, "b-test", { configuration.input(for: $0) }, console, quiet)
     return measureAccuracy(of: classifier, inputsA: inputsA, inputsB: inputsB)
   }
 

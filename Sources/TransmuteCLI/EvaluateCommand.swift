@@ -92,7 +92,8 @@ enum EvaluateCommand: Command {
       let progress = ProgressReporter(
         console: console, label: "evaluate \(name)", total: folder.count, unit: "img",
         quiet: arguments.flag("quiet"))
-      results.append(try evaluation.evaluate(split: name, folder: folder) { _ in progress.advance() })
+      results.append(
+        try evaluation.evaluate(split: name, folder: folder) { _ in progress.advance() })
       progress.finish()
     }
 

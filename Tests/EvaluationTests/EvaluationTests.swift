@@ -189,8 +189,7 @@ func toyImages(redDominant: Bool, count: Int, side: Int, seed: UInt64) -> [Image
     for (split, red) in [("A", true), ("B", false)] {
       let folder = photos.appendingPathComponent(split)
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-      for (index, image) in toyImages(redDominant: red, count: 5, side: 16, seed: 40).enumerated()
-      {
+      for (index, image) in toyImages(redDominant: red, count: 5, side: 16, seed: 40).enumerated() {
         try image.write(to: folder.appendingPathComponent("\(index).png"), as: .png(bitDepth: 8))
       }
     }
