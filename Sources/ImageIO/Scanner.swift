@@ -13,7 +13,8 @@ public struct ImageScan: Sendable, Equatable {
 }
 
 /// An entry the scanner found unusable: a dangling or looping symbolic link, a FIFO or other
-/// special file named like an image, a folder that cannot be listed, a path that does not exist.
+/// special file named like an image, a file named like an image that cannot be read, a folder
+/// that cannot be listed, a path that does not exist.
 public struct ScanProblem: Sendable, Equatable, CustomStringConvertible {
   public var path: FilePath
   public var reason: String
@@ -111,7 +112,11 @@ private struct FolderScanner {
           walk(path, identity: child, ancestors: inside)
         }
       } else if type == S_IFREG {
-        if namedLikeImage || hasImageSignature(path) { result.images.append(path) }
+        if namedLikeImage && path.withCString({ access($0, R_OK) }) != 0 {
+          problem(path, "cannot read the file: \(errorText())")
+        } else if namedLikeImage || hasImageSignature(path) {
+          result.images.append(path)
+        }
       } else if namedLikeImage {
         problem(path, "not a regular file (\(fileKindName(type)))")
       }

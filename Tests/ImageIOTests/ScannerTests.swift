@@ -64,6 +64,19 @@ import Testing
     #expect(problems["up"]?.hasPrefix("symbolic link loop") == true)
   }
 
+  /// Permissions do not stop root, so this runs only for other users.
+  @Test(.enabled(if: geteuid() != 0, "root can read any file"))
+  func unreadableImageIsAProblem() throws {
+    let root = temporaryFolder()
+    let path = root.appending("locked.png")
+    try writeAtomically(try readImageFile(hostilePath("small_rgb.png")), to: path)
+    #expect(chmod(path.description, 0) == 0)
+    let scan = scanImageFiles(in: root)
+    #expect(scan.images.isEmpty)
+    #expect(scan.problems.map(\.path) == [path])
+    #expect(scan.problems.first?.reason.hasPrefix("cannot read the file") == true)
+  }
+
   @Test func aFileRootIsListedWhateverItsName() throws {
     let root = try makeTree()
     let scan = scanImageFiles(in: [root.appending("notes.txt"), root.appending("nothing")])
