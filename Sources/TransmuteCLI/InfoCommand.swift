@@ -30,7 +30,7 @@ enum InfoCommand: Command {
     let limits = DecodeLimits(maxPixels: maxPixels)
     let headerOnly = arguments.flag("header-only")
 
-    let scan = scanImageFiles(in: arguments.positionals.map { FilePath($0) })
+    let scan = scanImageFiles(in: arguments.positionals.map(rawPath))
     var failures = scan.problems.count
     for problem in scan.problems {
       console.out("\(problem.path): error: \(problem.reason)")
@@ -51,6 +51,21 @@ enum InfoCommand: Command {
       "\(total) \(total == 1 ? "entry" : "entries"), \(failures) failed"
         + (headerOnly ? " (headers only)" : ""))
     return failures == 0 ? 0 : 1
+  }
+
+  /// The path the user typed. Swift replaces bytes that are not UTF-8 in `CommandLine.arguments`
+  /// with U+FFFD; such an argument is looked up among the raw `argv` bytes so that a file whose
+  /// name is not UTF-8 can still be named on the command line.
+  static func rawPath(_ argument: String) -> FilePath {
+    guard argument.unicodeScalars.contains("\u{FFFD}") else { return FilePath(argument) }
+    for index in 0..<Int(CommandLine.argc) {
+      guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+      let bytes = UnsafeBufferPointer(start: pointer, count: strlen(pointer)).map {
+        UInt8(bitPattern: $0)
+      }
+      if String(decoding: bytes, as: UTF8.self) == argument { return FilePath(bytes: bytes) }
+    }
+    return FilePath(argument)
   }
 
   /// One line for an image: `JPEG 640×427 RGB (YCbCr) 8-bit orientation 1, progressive`.
