@@ -105,7 +105,7 @@ private func gradientSums(
 ///   variance.
 private func normalize(
   _ input: consuming Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float, perInstance: Bool,
-  fixedStatistics: (mean: [Float], variance: [Float])?, name: String
+  fixedStatistics: (mean: [Float], variance: [Float])?, rectified: Bool = false, name: String
 ) -> (output: Tensor, mean: [Double], variance: [Double]) {
   precondition(input.rank == 4, "\(name) needs [N, C, H, W], got \(input.shape)")
   let groups = NormalizationGroups(
@@ -183,7 +183,11 @@ private func normalize(
         let shift = biases[channel] - groupMean[group] * scale
         let x = source + plane * planeSize
         let y = results + plane * planeSize
-        for index in 0..<planeSize { y[index] = x[index] * scale + shift }
+        if rectified {
+          for index in 0..<planeSize { y[index] = max(x[index] * scale + shift, 0) }
+        } else {
+          for index in 0..<planeSize { y[index] = x[index] * scale + shift }
+        }
       }
     }
   }
@@ -191,7 +195,13 @@ private func normalize(
   guard let savedInput else { return (output, mean, variance) }
 
   let statisticsAreComputed = fixedStatistics == nil
-  let recorded = output.recorded(fromNodes: nodes) { gradient in
+  let savedOutput = rectified ? output.detached() : nil
+  let recorded = output.recorded(fromNodes: nodes) { outputGradient in
+    // Through the fused ReLU first: zero where the output is not positive.
+    let gradient =
+      savedOutput.map {
+        Tensor.zipped(outputGradient, $0, name, LeakyRectifierGradient(slope: 0))
+      } ?? outputGradient
     // Per group: Σg and Σg·x̂, with x̂ = (x − mean)·inverseDeviation.
     var gradientSum = [Double](repeating: 0, count: groups.count)
     var gradientDotNormalized = [Double](repeating: 0, count: groups.count)
@@ -280,6 +290,17 @@ public func instanceNorm2d(
   normalize(
     input, weight: weight, bias: bias, epsilon: epsilon, perInstance: true,
     fixedStatistics: nil, name: "instanceNorm2d"
+  ).output
+}
+
+/// `relu(instanceNorm2d(input, weight: weight, bias: bias, epsilon: epsilon))` in one pass
+/// over the elements, with the same results and gradients as the two operations.
+public func instanceNormRelu2d(
+  _ input: consuming Tensor, weight: Tensor? = nil, bias: Tensor? = nil, epsilon: Float = 1e-5
+) -> Tensor {
+  normalize(
+    input, weight: weight, bias: bias, epsilon: epsilon, perInstance: true,
+    fixedStatistics: nil, rectified: true, name: "instanceNormRelu2d"
   ).output
 }
 

@@ -34,13 +34,12 @@ public func concatenate(_ tensors: [Tensor], alongAxis axis: Int) -> Tensor {
   var outputShape = first.shape
   outputShape[axis] = tensors.map { $0.shape[axis] }.reduce(0, +)
 
-  var output = Tensor(shape: outputShape, repeating: 0)
-  output.withUnsafeMutableBufferPointer { target in
+  let output = Tensor(shape: outputShape) { target in
     var offset = 0
     for (tensor, run) in zip(tensors, runs) {
       tensor.withUnsafeBufferPointer { source in
         for block in 0..<outer {
-          (target.baseAddress! + block * totalRun + offset).update(
+          (target.baseAddress! + block * totalRun + offset).initialize(
             from: source.baseAddress! + block * run, count: run)
         }
       }

@@ -154,3 +154,33 @@ func upsamplingMatchesTorch(index: Int) {
     "binaryCrossEntropyWithLogits_ones", inputs: ["lhs", "const_rhs"], rtol: 1e-5, atol: 1e-7
   ) { binaryCrossEntropyWithLogits($0[0], $0[1]) }
 }
+
+@Test(arguments: [false, true])
+func fusedInstanceNormReluEqualsTheTwoOperations(affine: Bool) {
+  var generator = RandomGenerator(seed: 21)
+  let input = Tensor.randomNormal(shape: [2, 3, 9, 11], using: &generator)
+  let weight = Tensor.randomUniform(shape: [3], lowerBound: -1, upperBound: 2, using: &generator)
+  let bias = Tensor.randomNormal(shape: [3], using: &generator)
+  let upstream = Tensor.randomNormal(shape: [2, 3, 9, 11], using: &generator)
+
+  func run(_ fused: Bool) -> [Tensor?] {
+    let leaves = [input, weight, bias].map { $0.requiringGradient() }
+    let (w, b) = affine ? (leaves[1], leaves[2]) : (nil, nil)
+    let output =
+      fused
+      ? instanceNormRelu2d(leaves[0], weight: w, bias: b)
+      : relu(instanceNorm2d(leaves[0], weight: w, bias: b))
+    output.backward(seed: upstream)
+    return [output] + leaves.map(\.gradient)
+  }
+  let (fused, separate) = (run(true), run(false))
+  for (index, name) in ["output", "input gradient", "weight gradient", "bias gradient"]
+    .enumerated()
+  {
+    guard let expected = separate[index] else {
+      #expect(fused[index] == nil, "\(name): unexpected gradient")
+      continue
+    }
+    expectClose(fused[index], expected, rtol: 0, atol: 0, "fused \(name)")
+  }
+}
