@@ -138,24 +138,27 @@ extension Image {
 public func writeAtomically(_ bytes: [UInt8], to path: FilePath) throws(ImageIOError) {
   let folder = path.parent
   let name = path.lastComponent
-  var template = folder.appending(
-    FilePath(bytes: Array(".".utf8) + name.bytes + Array(".tmp-XXXXXX".utf8))
-  ).bytes
-  template.append(0)
-  let descriptor = template.withUnsafeMutableBufferPointer { buffer in
-    buffer.withMemoryRebound(to: CChar.self) { mkstemp($0.baseAddress!) }
+
+  // A fresh name beside the destination (the name cut to 200 bytes so that the temporary name
+  // stays within the 255-byte limit), created exclusively with mode 0666 so that the
+  // process's umask applies as for any new file (reading the umask would mean changing it,
+  // which races with other threads creating files).
+  var temporary = path
+  var descriptor: Int32 = -1
+  for _ in 0..<64 {
+    let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    temporary = folder.appending(
+      FilePath(bytes: Array(".".utf8) + name.bytes.prefix(200) + Array(".tmp-\(suffix)".utf8)))
+    descriptor = temporary.withCString {
+      open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+    }
+    if descriptor >= 0 || errno != EEXIST { break }
   }
   guard descriptor >= 0 else {
     throw .writeFailed(
       path: path, reason: "cannot create a temporary file in \(folder): \(errorText())")
   }
-  let temporary = FilePath(bytes: template)
   var failure: String? = nil
-
-  // Permissions as a plain new file would get them (mkstemp makes 0600).
-  let mask = umask(0)
-  umask(mask)
-  fchmod(descriptor, 0o666 & ~mask)
 
   var done = 0
   while done < bytes.count && failure == nil {

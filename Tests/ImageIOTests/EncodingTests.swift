@@ -131,9 +131,22 @@ func folderEntries(_ folder: FilePath) -> [String] {
 
     var status = stat()
     #expect(path.withCString { stat($0, &status) } == 0)
-    let mask = umask(0)
-    umask(mask)
-    #expect(status.st_mode & 0o777 == 0o666 & ~mask)
+    // The umask, read without changing it (changing it would race with other tests).
+    let procStatus = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let umaskLine = procStatus.split(separator: "\n").first { $0.hasPrefix("Umask:") }
+    let mask = umaskLine.flatMap {
+      mode_t($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8)
+    }
+    #expect(mask != nil)
+    #expect(status.st_mode & 0o777 == 0o666 & ~(mask ?? 0))
+  }
+
+  @Test func longNamesGetAShortenedTemporaryName() throws {
+    let folder = temporaryFolder()
+    let path = folder.appending(FilePath(String(repeating: "n", count: 251) + ".png"))
+    try gridImage(width: 2, height: 2, channels: 1, alpha: false, bitDepth: 8)
+      .write(to: path, as: .png())
+    #expect(folderEntries(folder) == [path.lastComponent.description])
   }
 
   @Test func failedWritesLeaveTheDestinationAlone() throws {
