@@ -128,7 +128,8 @@ public struct ModelDirectory {
   }
 
   /// Loads the model at `url`: its configuration and the networks `roles` (by default every
-  /// network the directory lists). A role the directory does not hold is an error naming it.
+  /// network the directory lists), in evaluation mode (call `setTraining(true)` to train on).
+  /// A role the directory does not hold is an error naming it.
   public static func load(
     from url: URL, roles: [NetworkRole]? = nil
   ) throws(ModelDirectoryError) -> ModelDirectory {
@@ -186,6 +187,11 @@ public struct ModelDirectory {
     configuration: ModelConfiguration, networks: [NetworkRole: any Layer], to url: URL,
     as scalarType: StoredScalarType = .float32
   ) throws(ModelDirectoryError) -> URL {
+    precondition(!networks.isEmpty, "ModelDirectory.save needs at least one network")
+    precondition(
+      configuration.discriminator != nil || networks.keys.allSatisfy(\.isGenerator),
+      "ModelDirectory.save: discriminators \(networks.keys.filter { !$0.isGenerator }) given "
+        + "but the configuration describes none")
     do {
       try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     } catch {
