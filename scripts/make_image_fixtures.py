@@ -267,6 +267,19 @@ def main():
                     str(OUT / "greyscale.jpg"), str(source)], check=True)
     source.unlink()
 
+    # A decoding-time bomb: the last scan of the progressive file repeated 600 times. libjpeg
+    # only warns about the repeats (an error when strict) and would decode every one of them.
+    progressive = (OUT / "progressive.jpg").read_bytes()
+    last_scan = progressive.rindex(b"\xff\xda")
+    end_of_image = progressive.rindex(b"\xff\xd9")
+    repeated = progressive[last_scan:end_of_image]
+    write("scan_bomb.jpg", progressive[:end_of_image] + repeated * 600 + b"\xff\xd9")
+
+    # Lossless JPEG (SOF3), which this libjpeg-turbo does not decode: the marker says so.
+    lossless = bytearray(valid_jpeg)
+    lossless[sof + 1] = 0xC3
+    write("lossless_sof3.jpg", bytes(lossless))
+
     MANIFEST.write_text(json.dumps(manifest, separators=(",", ":")) + "\n")
     total = sum(path.stat().st_size for path in OUT.iterdir())
     print(f"{len(list(OUT.iterdir()))} files, {total} bytes; {len(manifest)} references")

@@ -38,11 +38,33 @@ static void jpeg_on_error(j_common_ptr codec) {
       context->message, context->message_capacity,
       "%d-bit JPEG samples are not supported (only 8-bit); libjpeg says: %s",
       ((j_decompress_ptr)codec)->data_precision, text);
+  } else if (codec->err->msg_code == JERR_SOF_UNSUPPORTED) {
+    context->status = TM_ERROR_UNSUPPORTED;
+    snprintf(
+      context->message, context->message_capacity,
+      "lossless and hierarchical JPEG are not supported; libjpeg says: %s", text);
   } else {
     if (context->status == TM_OK) context->status = TM_ERROR_CORRUPT;
     tm_set_message(context->message, context->message_capacity, text);
   }
   longjmp(context->jump, 1);
+}
+
+// A progressive JPEG may hold any number of scans, each a pass over the whole image: thousands
+// of tiny scans make a small file that takes minutes to decode. Real encoders use about ten.
+#define TM_JPEG_MAX_SCANS 500
+
+static void jpeg_on_progress(j_common_ptr codec) {
+  if (!codec->is_decompressor) return;
+  j_decompress_ptr decompress = (j_decompress_ptr)codec;
+  if (decompress->input_scan_number > TM_JPEG_MAX_SCANS) {
+    jpeg_context *context = (jpeg_context *)codec->err;
+    context->status = TM_ERROR_CORRUPT;
+    snprintf(
+      context->message, context->message_capacity,
+      "more than %d progressive scans (a decoding-time bomb)", TM_JPEG_MAX_SCANS);
+    longjmp(context->jump, 1);
+  }
 }
 
 // Level -1 is a warning (corrupt data, premature end); higher levels are trace messages. An
@@ -106,6 +128,8 @@ int tm_jpeg_decode(
     return context.status == TM_OK ? TM_ERROR_CORRUPT : context.status;
   }
   jpeg_create_decompress(&codec);
+  struct jpeg_progress_mgr progress = {jpeg_on_progress, 0, 0, 0, 0};
+  codec.progress = &progress;
   jpeg_mem_src(&codec, data, (unsigned long)size);
   jpeg_save_markers(&codec, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(&codec, TRUE);

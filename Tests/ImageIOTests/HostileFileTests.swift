@@ -183,6 +183,25 @@ func expectRefusal(
     #expect(lenient.width == 32 && lenient.height == 24)
   }
 
+  @Test func progressiveScanBombIsRefused() {
+    expectRefusal(hostilePath("scan_bomb.jpg")) { error in
+      guard case .corrupt(_, .jpeg, let reason) = error else { return false }
+      return reason.hasPrefix("Inconsistent progression sequence")
+    }
+    expectRefusal(hostilePath("scan_bomb.jpg"), limits: DecodeLimits(strictJPEG: false)) {
+      error in
+      guard case .corrupt(_, .jpeg, let reason) = error else { return false }
+      return reason == "more than 500 progressive scans (a decoding-time bomb)"
+    }
+  }
+
+  @Test func losslessJPEGIsUnsupported() {
+    expectRefusal(hostilePath("lossless_sof3.jpg")) { error in
+      guard case .unsupported(_, .jpeg, let reason) = error else { return false }
+      return reason.contains("lossless") && reason.contains("SOF type 0xc3")
+    }
+  }
+
   @Test func ycckIsReportedAsSuch() throws {
     let info = try ImageInfo(contentsOf: hostilePath("ycck_adobe.jpg"))
     #expect(info.storedChannels == 4 && info.colorChannels == 3 && info.colorModel == "YCCK")
