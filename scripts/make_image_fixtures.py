@@ -147,6 +147,12 @@ def main():
     write("bomb.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
           chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
+    # A text-chunk bomb: zTXt inflating to 20 MB, above libpng's 8 MB chunk limit; libpng
+    # skips it with a warning and the image decodes.
+    ztxt = chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(bytes(20_000_000), 9))
+    write("ztxt_bomb.png", png_bytes(small, extra_chunks=[ztxt]))
+    expect_exact("ztxt_bomb.png", small)
+
     # Tiny and odd sizes.
     for name, shape in [("1x1.png", (1, 1, 3)), ("1x7.png", (7, 1, 3)), ("7x1.png", (1, 7, 1)),
                         ("13x7_rgba.png", (7, 13, 4))]:
