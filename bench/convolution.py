@@ -2,6 +2,7 @@
 """Convolution speed of Transmute's Kernels beside PyTorch, same shapes, same machine, same run.
 
 Usage (from the package root):  python3 bench/convolution.py [--repeats 5] [--threads 2]
+(--threads sets both torch.set_num_threads and Transmute's ComputeThreads.)
 
 Builds the `ConvolutionBench` executable (release), starts it once, and for every shape of a
 CycleGAN ResNet generator at 256x256 (ngf 64, batch 1) and every pass (forward, input gradient,
@@ -96,8 +97,9 @@ def main():
                    cwd=root, check=True, stdout=subprocess.DEVNULL)
     binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root,
                             check=True, capture_output=True, text=True).stdout.strip()
-    bench = subprocess.Popen([os.path.join(binary, "ConvolutionBench")], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, cwd=root)
+    bench = subprocess.Popen(
+        [os.path.join(binary, "ConvolutionBench"), "--threads", str(arguments.threads)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root)
 
     def transmute_time(shape, which):
         _, transposed, n, cin, cout, h, w, k, s, p, op, _ = shape
@@ -106,8 +108,10 @@ def main():
         bench.stdin.flush()
         return float(bench.stdout.readline().split()[0])
 
-    print(f"torch {torch.__version__}, {arguments.threads} threads; Transmute ComputeThreads "
-          f"default; {arguments.repeats} alternating repetitions, medians")
+    load = os.getloadavg()[0]
+    print(f"torch {torch.__version__} and Transmute, {arguments.threads} threads each; "
+          f"{arguments.repeats} alternating repetitions, medians; load average {load:.1f} on "
+          f"{os.cpu_count()} cores at start")
     header = (f"{'shape':32} {'pass':8} {'GFLOP':>6} {'Transmute ms':>12} {'PyTorch ms':>10} "
               f"{'ratio':>6} {'T GFLOP/s':>9} {'P GFLOP/s':>9}")
     print(header)
@@ -138,6 +142,7 @@ def main():
           f"{totals['transmute'] / totals['torch']:6.2f} "
           f"{totals['flops'] / totals['transmute'] * 1e3:9.1f} "
           f"{totals['flops'] / totals['torch'] * 1e3:9.1f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end; ratio = Transmute / PyTorch")
     bench.stdin.close()
     bench.wait()
 

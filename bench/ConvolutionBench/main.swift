@@ -3,6 +3,7 @@
 //   <forward|input|weight> <repeats>
 // and answers with one line of `repeats` wall times in seconds. Buffers are allocated, filled
 // and warmed up once per geometry and pass, then reused, so only the kernel itself is timed.
+// `--threads N` sets `ComputeThreads` (default: all cores).
 import Dispatch
 import Foundation
 import Kernels
@@ -63,6 +64,13 @@ func run(_ pass: String, _ g: ConvolutionGeometry, _ b: Buffers) {
     FileHandle.standardError.write(Data("unknown pass \(pass)\n".utf8))
     exit(2)
   }
+}
+
+let arguments = CommandLine.arguments
+if let flag = arguments.firstIndex(of: "--threads"), flag + 1 < arguments.count,
+  let threads = Int(arguments[flag + 1]), threads > 0
+{
+  ComputeThreads.setThreadCount(threads)
 }
 
 var buffers: [String: Buffers] = [:]
