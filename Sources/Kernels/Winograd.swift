@@ -196,7 +196,7 @@ enum Winograd {
     let pointStride = g.inChannels * tiling.bandStride
     let firstY = firstTileRow * 4 - g.paddingY
     ComputeThreads.parallelFor(g.inChannels) { ci in
-      ScratchPool.withBuffer(planeWidth * planeHeight + 36 * 8) { scratch in
+      ScratchPool.withBuffer(planeWidth * planeHeight + 36 * 8 + 40) { scratch in
         // The band's input rows, zero-padded to whole patches.
         let plane = scratch + 36 * 8
         let channel = image + ci * g.height * g.width
@@ -208,13 +208,17 @@ enum Winograd {
         let columns = UnsafeMutableRawPointer(scratch).bindMemory(to: Lanes.self, capacity: 36)
         for first in stride(from: 0, to: tileCount, by: 8) {
           let corners = tiling.corners(first: first, tileCount: tileCount, planeWidth: planeWidth)
+          let contiguous = corners[7] == corners[0] + 28
           // Bᵀ d: along the rows of each patch column.
           for j in 0..<6 {
             let column = plane + j
             let r = inputRows(
-              gather(column, corners), gather(column + planeWidth, corners),
-              gather(column + 2 * planeWidth, corners), gather(column + 3 * planeWidth, corners),
-              gather(column + 4 * planeWidth, corners), gather(column + 5 * planeWidth, corners))
+              gather(column, corners, contiguous),
+              gather(column + planeWidth, corners, contiguous),
+              gather(column + 2 * planeWidth, corners, contiguous),
+              gather(column + 3 * planeWidth, corners, contiguous),
+              gather(column + 4 * planeWidth, corners, contiguous),
+              gather(column + 5 * planeWidth, corners, contiguous))
             columns[j] = r.0
             columns[6 + j] = r.1
             columns[12 + j] = r.2
@@ -307,7 +311,7 @@ enum Winograd {
     let pointStride = g.outChannels * tiling.bandStride
     let firstY = firstTileRow * 4
     ComputeThreads.parallelFor(g.outChannels) { co in
-      ScratchPool.withBuffer(planeWidth * planeHeight + 36 * 8) { scratch in
+      ScratchPool.withBuffer(planeWidth * planeHeight + 36 * 8 + 40) { scratch in
         let plane = scratch + 36 * 8
         let channel = outputGradient + co * g.outHeight * g.outWidth
         for row in 0..<planeHeight {
@@ -323,12 +327,15 @@ enum Winograd {
         let columns = UnsafeMutableRawPointer(scratch).bindMemory(to: Lanes.self, capacity: 36)
         for first in stride(from: 0, to: tileCount, by: 8) {
           let corners = tiling.corners(first: first, tileCount: tileCount, planeWidth: planeWidth)
+          let contiguous = corners[7] == corners[0] + 28
           // A dY: along the rows of each tile column.
           for j in 0..<4 {
             let column = plane + j
             let r = outputRowsAdjoint(
-              gather(column, corners), gather(column + planeWidth, corners),
-              gather(column + 2 * planeWidth, corners), gather(column + 3 * planeWidth, corners))
+              gather(column, corners, contiguous),
+              gather(column + planeWidth, corners, contiguous),
+              gather(column + 2 * planeWidth, corners, contiguous),
+              gather(column + 3 * planeWidth, corners, contiguous))
             columns[j] = r.0
             columns[6 + j] = r.1
             columns[12 + j] = r.2
@@ -605,9 +612,18 @@ enum Winograd {
       base[offsets[5]], base[offsets[6]], base[offsets[7]])
   }
 
+  /// `base[offsets[l]]` for the eight lanes; when the offsets are `offsets[0] + 4·l` (eight
+  /// neighbouring tiles of one tile row) from four vector loads of the 32 floats there, of
+  /// which every fourth is kept. Reads up to 31 floats past `base + offsets[0]`.
   @inline(__always)
-  static func gather(_ base: UnsafeMutablePointer<Float>, _ offsets: SIMD8<Int>) -> Lanes {
-    gather(UnsafePointer(base), offsets)
+  static func gather(
+    _ base: UnsafeMutablePointer<Float>, _ offsets: SIMD8<Int>, _ contiguous: Bool
+  ) -> Lanes {
+    if !contiguous { return gather(UnsafePointer(base), offsets) }
+    let start = UnsafePointer(base + offsets[0])
+    let low = SIMD16<Float>(lowHalf: load(start), highHalf: load(start + 8))
+    let high = SIMD16<Float>(lowHalf: load(start + 16), highHalf: load(start + 24))
+    return Lanes(lowHalf: low.evenHalf.evenHalf, highHalf: high.evenHalf.evenHalf)
   }
 
   @inline(__always)
