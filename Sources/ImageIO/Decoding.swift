@@ -17,6 +17,14 @@ public struct DecodeLimits: Sendable, Equatable {
   /// `true`: otherwise a damaged JPEG decodes with grey blocks in it.
   public var strictJPEG: Bool
 
+  /// The largest file read: 8 bytes per pixel (16-bit RGBA, stored uncompressed) with 1 %
+  /// for framing, plus 64 MiB for metadata. Larger files cannot hold an image within
+  /// `maxPixels` and are refused before being read into memory.
+  public var maxFileBytes: Int {
+    let (pixelBytes, overflow) = maxPixels.multipliedReportingOverflow(by: 8)
+    return overflow ? Int.max : pixelBytes + pixelBytes / 100 + 64 << 20
+  }
+
   public init(
     maxPixels: Int = 100_000_000, minWidth: Int = 1, minHeight: Int = 1, strictJPEG: Bool = true
   ) {
@@ -62,7 +70,7 @@ public struct ImageInfo: Sendable, Equatable {
 
   /// Reads the header of the file at `path` (the whole file is read, only the header parsed).
   public init(contentsOf path: FilePath) throws(ImageIOError) {
-    let bytes = try readImageFile(path)
+    let bytes = try readImageFile(path, maxBytes: DecodeLimits().maxFileBytes)
     var raw = tm_info()
     let status = bytes.withUnsafeBufferPointer { tm_read_info($0.baseAddress, $0.count, 1, &raw) }
     try check(status, raw, path: path, bytes: bytes)
@@ -123,7 +131,7 @@ extension Image {
   /// grey stays one channel, alpha (or tRNS) becomes the `alpha` plane, 16-bit samples keep
   /// their 16 bits of precision. Gamma and colour-profile chunks are ignored.
   public init(contentsOf path: FilePath, limits: DecodeLimits = .init()) throws(ImageIOError) {
-    let bytes = try readImageFile(path)
+    let bytes = try readImageFile(path, maxBytes: limits.maxFileBytes)
     try self.init(decoding: bytes, path: path, limits: limits)
   }
 
@@ -256,7 +264,7 @@ func guessFormat(_ bytes: [UInt8]) -> String? {
 
 /// Reads a whole regular file. FIFOs, directories and devices are refused without blocking
 /// (the file is opened non-blocking and checked with fstat before any read).
-func readImageFile(_ path: FilePath) throws(ImageIOError) -> [UInt8] {
+func readImageFile(_ path: FilePath, maxBytes: Int = .max) throws(ImageIOError) -> [UInt8] {
   let descriptor = path.withCString { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
   guard descriptor >= 0 else {
     throw .unreadable(path: path, reason: String(cString: strerror(errno)))
@@ -271,6 +279,7 @@ func readImageFile(_ path: FilePath) throws(ImageIOError) -> [UInt8] {
   guard type == S_IFREG else { throw .notARegularFile(path: path, kind: fileKindName(type)) }
   let size = Int(status.st_size)
   guard size > 0 else { throw .emptyFile(path: path) }
+  guard size <= maxBytes else { throw .fileTooLarge(path: path, bytes: size, maxBytes: maxBytes) }
 
   var bytes = [UInt8](repeating: 0, count: size)
   var done = 0

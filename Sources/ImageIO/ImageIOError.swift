@@ -17,6 +17,8 @@ public enum ImageIOError: Error, CustomStringConvertible, Equatable, Sendable {
   case unsupported(path: FilePath, format: ImageFormat, reason: String)
   /// The header announces more pixels than `DecodeLimits.maxPixels`.
   case tooLarge(path: FilePath, width: Int, height: Int, maxPixels: Int)
+  /// The file is larger than any PNG or JPEG within the pixel limit can be, so it is not read.
+  case fileTooLarge(path: FilePath, bytes: Int, maxBytes: Int)
   /// The image is smaller than `DecodeLimits.minWidth` × `minHeight`.
   case tooSmall(path: FilePath, width: Int, height: Int, minWidth: Int, minHeight: Int)
   /// Encoding or writing the output failed.
@@ -27,7 +29,8 @@ public enum ImageIOError: Error, CustomStringConvertible, Equatable, Sendable {
     switch self {
     case .unreadable(let path, _), .notARegularFile(let path, _), .emptyFile(let path),
       .notAnImage(let path, _), .corrupt(let path, _, _), .unsupported(let path, _, _),
-      .tooLarge(let path, _, _, _), .tooSmall(let path, _, _, _, _), .writeFailed(let path, _):
+      .tooLarge(let path, _, _, _), .fileTooLarge(let path, _, _), .tooSmall(let path, _, _, _, _),
+      .writeFailed(let path, _):
       return path
     }
   }
@@ -47,6 +50,10 @@ public enum ImageIOError: Error, CustomStringConvertible, Equatable, Sendable {
       return
         "the image is \(width)×\(height) = \(width * height) pixels, above the limit of "
         + "\(maxPixels) pixels (a limit that can be raised; see docs/IMAGES.md)"
+    case .fileTooLarge(_, let bytes, let maxBytes):
+      return
+        "the file is \(bytes) bytes, more than an image within the pixel limit can take "
+        + "(\(maxBytes) bytes); it was not read"
     case .tooSmall(_, let width, let height, let minWidth, let minHeight):
       return "the image is \(width)×\(height), smaller than the minimum \(minWidth)×\(minHeight)"
     case .writeFailed(_, let reason): return "cannot write the image: \(reason)"

@@ -261,6 +261,19 @@ func expectRefusal(
     }
   }
 
+  /// A 100 MB sparse file (no disk used) behind a PNG signature is refused unread when the
+  /// pixel limit makes such a size impossible.
+  @Test func oversizedFileIsRefusedBeforeReading() throws {
+    let path = temporaryFolder().appending("huge.png")
+    try writeAtomically([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], to: path)
+    #expect(truncate(path.description, 100 << 20) == 0)
+    let limits = DecodeLimits(maxPixels: 1000)
+    #expect(limits.maxFileBytes == 8080 + 64 << 20)
+    expectRefusal(path, limits: limits) {
+      $0 == .fileTooLarge(path: path, bytes: 100 << 20, maxBytes: limits.maxFileBytes)
+    }
+  }
+
   @Test func missingFileIsUnreadable() {
     let path = temporaryFolder().appending("nothing-here.png")
     expectRefusal(path) { error in
