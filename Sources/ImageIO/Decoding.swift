@@ -195,20 +195,21 @@ extension Image {
     var planes = [Float](repeating: 0, count: channels * planeSize)
     interleaved.withUnsafeBytes { raw in
       planes.withUnsafeMutableBufferPointer { out in
+        // Each level as the float nearest to level / maximum (one rounding, not two).
         if bitDepth == 16 {
           let samples = raw.bindMemory(to: UInt16.self)
-          let scale = Float(1) / 65535
+          let levels = (0...65535).map { Float($0) / 65535 }
           for index in 0..<planeSize {
             for channel in 0..<channels {
-              out[channel * planeSize + index] = Float(samples[index * channels + channel]) * scale
+              out[channel * planeSize + index] = levels[Int(samples[index * channels + channel])]
             }
           }
         } else {
           let samples = raw.bindMemory(to: UInt8.self)
-          let scale = Float(1) / 255
+          let levels = (0...255).map { Float($0) / 255 }
           for index in 0..<planeSize {
             for channel in 0..<channels {
-              out[channel * planeSize + index] = Float(samples[index * channels + channel]) * scale
+              out[channel * planeSize + index] = levels[Int(samples[index * channels + channel])]
             }
           }
         }

@@ -76,6 +76,20 @@ func expectRefusal(
     try expectMatches(hostilePath(name), reference)
   }
 
+  @Test func samplesAreTheNearestFloatsToTheirLevels() throws {
+    let reference = try #require(hostileReferences["small_rgb.png"])
+    let image = try Image(contentsOf: hostilePath("small_rgb.png"))
+    let planeSize = image.width * image.height
+    for index in 0..<planeSize {
+      for channel in 0..<3 {
+        let level = reference.samples[index * 3 + channel]
+        #expect(image.pixels[channel * planeSize + index] == Float(level) / 255)
+      }
+    }
+    let deep = try Image(contentsOf: hostilePath("grey16.png"))
+    #expect(deep.pixels == [0x0101, 0x0102, 0xFFFE, 0, 0x8000, 0xFFFF].map { Float($0) / 65535 })
+  }
+
   @Test(arguments: ["truncated.png", "truncated_before_iend.png"])
   func truncatedPNGIsCorrupt(_ name: String) {
     expectRefusal(hostilePath(name)) { error in
