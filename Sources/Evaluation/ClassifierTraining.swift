@@ -15,7 +15,7 @@ public struct ClassifierTrainingOptions: Sendable, Equatable {
   /// Seeds the initial weights, the order of the images and the augmentation.
   public var seed: UInt64
 
-  public init(epochs: Int = 12, batchSize: Int = 32, learningRate: Double = 2e-3, seed: UInt64 = 0)
+  public init(epochs: Int = 10, batchSize: Int = 32, learningRate: Double = 2e-3, seed: UInt64 = 0)
   {
     precondition(
       epochs > 0 && batchSize >= 2 && batchSize % 2 == 0 && learningRate > 0,

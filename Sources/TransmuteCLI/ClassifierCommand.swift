@@ -34,7 +34,7 @@ enum ClassifierCommand: Command {
     .value(
       "filters", "N,N,...", default: "32,64,128",
       help: "Output channels of each stride-2 convolution."),
-    .value("epochs", "N", default: "12", help: "Passes over the larger domain."),
+    .value("epochs", "N", default: "10", help: "Passes over the larger domain."),
     .value("batch-size", "N", default: "32", help: "Photos per step, half of each domain."),
     .value("lr", "RATE", default: "0.002", help: "Adam's initial step size (cosine decay)."),
     .value("seed", "N", default: "0", help: "Seeds the weights, the order and the crops."),
@@ -73,7 +73,7 @@ enum ClassifierCommand: Command {
       throw UsageError("options '--size' and '--filters' do not fit: \(problem)")
     }
     let options = ClassifierTrainingOptions(
-      epochs: try arguments.int("epochs", in: 1...10_000) ?? 12,
+      epochs: try arguments.int("epochs", in: 1...10_000) ?? 10,
       batchSize: try evenBatchSize(arguments),
       learningRate: try arguments.double("lr", in: 1e-7...1) ?? 2e-3,
       seed: UInt64(try arguments.int("seed", in: 0...Int.max) ?? 0))

@@ -68,13 +68,6 @@ enum EvaluateCommand: Command {
     }
 
     // Check every input before the work starts.
-    let classifierPath = arguments.string("classifier")
-    let classifier = try classifierPath.map { path throws(EvaluationError) in
-      try DomainClassifier.load(from: URL(fileURLWithPath: path))
-    }
-    let modelURL = URL(fileURLWithPath: modelPath)
-    let configuration = try loadConfiguration(modelURL)
-    let resolvedSize = size ?? configuration.imageSize.map { .square($0) } ?? .original
     var splits: [(name: String, folder: ImageFolder)] = []
     for (name, path) in [("A", folderA), ("B", folderB)] {
       guard let path else { continue }
@@ -82,6 +75,13 @@ enum EvaluateCommand: Command {
       for problem in folder.problems { console.error("warning: \(problem)") }
       splits.append((name, folder.prefix(limit)))
     }
+    let classifierPath = arguments.string("classifier")
+    let classifier = try classifierPath.map { path throws(EvaluationError) in
+      try DomainClassifier.load(from: URL(fileURLWithPath: path))
+    }
+    let modelURL = URL(fileURLWithPath: modelPath)
+    let configuration = try loadConfiguration(modelURL)
+    let resolvedSize = size ?? configuration.imageSize.map { .square($0) } ?? .original
     let evaluation = try CycleEvaluation(
       model: modelURL, size: resolvedSize, classifier: classifier)
 

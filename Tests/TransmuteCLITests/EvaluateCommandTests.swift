@@ -1,0 +1,201 @@
+/// `transmute evaluate` and `transmute classifier`: the table, the report, and usage errors.
+import Foundation
+import ImageIO
+import Models
+import NeuralNet
+import Tensors
+import Testing
+
+@testable import TransmuteCLI
+
+@Suite struct EvaluateCommandTests {
+  let fixtures = packageRoot.appendingPathComponent("Tests/EvaluationTests/Fixtures/constant")
+
+  struct Expected: Decodable {
+    struct Split: Decodable {
+      var reconstruction_l1: Double
+      var worst_reconstruction_l1: Double
+    }
+    var bias_G_A: [Float]
+    var bias_G_B: [Float]
+    var splits: [String: Split]
+  }
+
+  /// A fresh folder under the temporary directory.
+  func temporaryFolder(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+      .appendingPathComponent("transmute-cli-\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  /// A model whose generators output `tanh(bias)` per channel whatever their input.
+  func writeConstantModel(_ expected: Expected, to url: URL) throws {
+    let configuration = ModelConfiguration(
+      generator: GeneratorConfiguration(filters: 2, residualBlocks: 1), discriminator: nil,
+      domainA: "horse", domainB: "zebra", networks: [.generatorA, .generatorB])
+    var networks: [NetworkRole: any Layer] = [:]
+    for (role, bias) in [
+      (NetworkRole.generatorA, expected.bias_G_A), (.generatorB, expected.bias_G_B),
+    ] {
+      let network = configuration.makeNetwork(role)
+      let last = try #require(network.namedParameters().last)
+      last.parameter.assign(Tensor(shape: [3], scalars: bias))
+      networks[role] = network
+    }
+    try ModelDirectory.save(configuration: configuration, networks: networks, to: url)
+  }
+
+  @Test func printsTheTableAndWritesTheReport() throws {
+    let expected = try JSONDecoder().decode(
+      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+    let work = try temporaryFolder("evaluate")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let model = work.appendingPathComponent("model")
+    try writeConstantModel(expected, to: model)
+    let reportURL = work.appendingPathComponent("report.json")
+
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      [
+        "evaluate", "--model", model.path, "--a", fixtures.appendingPathComponent("A").path,
+        "--b", fixtures.appendingPathComponent("B").path, "--size", "original", "--report",
+        reportURL.path, "--quiet",
+      ], console: captured.console)
+    #expect(status == 0, "stderr: \(captured.error)")
+
+    // One row per split, the figures rounded to four places.
+    let lines = captured.out.split(separator: "\n").map(String.init)
+    let reference = try #require(expected.splits["A"])
+    let referenceB = try #require(expected.splits["B"])
+    let rowA = try #require(lines.first { $0.hasPrefix("A ") })
+    let rowB = try #require(lines.first { $0.hasPrefix("B ") })
+    #expect(rowA.contains("horse → zebra"))
+    #expect(rowA.contains(String(format: "%.4f", reference.reconstruction_l1)), "\(rowA)")
+    #expect(rowA.contains(String(format: "%.4f", reference.worst_reconstruction_l1)))
+    #expect(rowB.contains("zebra → horse"))
+    #expect(rowB.contains(String(format: "%.4f", referenceB.reconstruction_l1)), "\(rowB)")
+    #expect(lines.contains("size        each photo's own size, padded to ×4"))
+    #expect(captured.error == "report written to \(reportURL.path)\n")
+
+    // The report holds the unrounded figures.
+    struct Report: Decodable {
+      struct Split: Decodable {
+        var split: String
+        var images: Int
+        var reconstruction_l1: Double
+        var translated_called_target: Int?
+      }
+      var size: String
+      var splits: [Split]
+    }
+    let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: reportURL))
+    #expect(report.size == "original")
+    #expect(report.splits.map(\.split) == ["A", "B"])
+    #expect(report.splits.map(\.images) == [3, 2])
+    #expect(abs(report.splits[0].reconstruction_l1 - reference.reconstruction_l1) < 1e-6)
+    #expect(abs(report.splits[1].reconstruction_l1 - referenceB.reconstruction_l1) < 1e-6)
+    #expect(report.splits[0].translated_called_target == nil)
+  }
+
+  @Test func missingModelIsAUsageError() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(["evaluate", "--a", "x"], console: captured.console)
+    #expect(status == 2)
+    #expect(
+      captured.error == """
+        transmute evaluate: missing option '--model'
+        write --model DIR
+        Run 'transmute evaluate --help' for its options.
+
+        """)
+  }
+
+  @Test func missingFolderIsNamed() throws {
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["evaluate", "--model", "/nonexistent/model", "--a", "/nonexistent/testA"],
+      console: captured.console)
+    #expect(status == 1)
+    #expect(
+      captured.error
+        == "transmute evaluate: /nonexistent/testA: no such folder (given as --a)\n")
+  }
+
+  @Test func modelWithoutConfigurationIsNamed() throws {
+    let work = try temporaryFolder("no-config")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["evaluate", "--model", work.path, "--a", fixtures.appendingPathComponent("A").path],
+      console: captured.console)
+    #expect(status == 1)
+    #expect(captured.error.hasPrefix("transmute evaluate: \(work.path)/config.json: cannot read"))
+  }
+
+  @Test func badSizeIsAUsageError() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["evaluate", "--model", "m", "--a", "a", "--size", "huge"], console: captured.console)
+    #expect(status == 2)
+    #expect(
+      captured.error.hasPrefix(
+        "transmute evaluate: option '--size' must be model, original or a side from 8 to 4096"))
+  }
+
+  @Test func classifierNeedsAnAction() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(["classifier", "--a-train", "x"], console: captured.console)
+    #expect(status == 2)
+    #expect(captured.error.hasPrefix("transmute classifier: 'classifier' needs one action"))
+  }
+
+  @Test func trainsAndTestsAClassifier() throws {
+    // Red photos against blue ones, 16×16, written as PNG files.
+    let work = try temporaryFolder("classifier")
+    defer { try? FileManager.default.removeItem(at: work) }
+    var generator = RandomGenerator(seed: 3)
+    for (folder, red) in [("A", true), ("B", false)] {
+      let url = work.appendingPathComponent(folder)
+      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+      for index in 0..<24 {
+        var pixels = [Float](repeating: 0, count: 3 * 256)
+        for pixel in 0..<256 {
+          let strong = 0.6 + 0.4 * generator.nextUniformFloat()
+          let weak = 0.4 * generator.nextUniformFloat()
+          pixels[pixel] = red ? strong : weak
+          pixels[256 + pixel] = 0.5 * generator.nextUniformFloat()
+          pixels[512 + pixel] = red ? weak : strong
+        }
+        let image = Image(width: 16, height: 16, colorChannels: 3, pixels: pixels)
+        try image.write(to: url.appendingPathComponent("\(index).png"), as: .png(bitDepth: 8))
+      }
+    }
+    let output = work.appendingPathComponent("classifier")
+    let folderA = work.appendingPathComponent("A").path
+    let folderB = work.appendingPathComponent("B").path
+
+    let training = CapturedConsole()
+    let trained = Transmute.main(
+      [
+        "classifier", "train", "--a-train", folderA, "--b-train", folderB, "--a-test", folderA,
+        "--b-test", folderB, "--output", output.path, "--size", "16", "--filters", "8,16",
+        "--epochs", "3", "--batch-size", "8", "--lr", "0.003", "--domain-a", "red",
+        "--domain-b", "blue", "--quiet",
+      ], console: training.console)
+    #expect(trained == 0, "stderr: \(training.error)")
+    #expect(training.out.hasPrefix("accuracy on red (A) "), "\(training.out)")
+    #expect(
+      FileManager.default.fileExists(atPath: output.appendingPathComponent("config.json").path))
+
+    let testing = CapturedConsole()
+    let tested = Transmute.main(
+      [
+        "classifier", "test", "--classifier", output.path, "--a-test", folderA, "--b-test", folderB,
+      ],
+      console: testing.console)
+    #expect(tested == 0, "stderr: \(testing.error)")
+    #expect(testing.out == training.out, "the saved classifier gives the same accuracy")
+    #expect(testing.out.contains("overall 100.0%"), "\(testing.out)")
+  }
+}
