@@ -60,20 +60,37 @@ public struct PyTorchCheckpoint: Sendable {
     }
 
     // Decode each storage once, then cut every tensor out of its storage.
-    var decoded: [String: [Float]] = [:]
+    var decoded: [String: (storage: StorageReference, scalars: [Float])] = [:]
     var tensors: [String: Tensor] = [:]
     var storedTypes: [String: TorchStorageType] = [:]
     for (key, reference) in entries {
       let storage = reference.storage
-      if decoded[storage.key] == nil {
+      if let earlier = decoded[storage.key]?.storage {
+        guard earlier.type == storage.type, earlier.count == storage.count else {
+          throw CheckpointError(
+            .malformed, path: path,
+            reason: "storage \(storage.key) is described two ways (\(earlier.count)"
+              + " \(earlier.type.rawValue), then \(storage.count) \(storage.type.rawValue) for"
+              + " tensor \(key))")
+        }
+      } else {
         guard let raw = storages[storage.key] else {
           throw CheckpointError(
             .malformed, path: path,
             reason: "tensor \(key) uses storage \(storage.key), which the file lacks")
         }
-        decoded[storage.key] = raw.withUnsafeBytes { storage.type.decode($0, count: storage.count) }
+        guard raw.count == storage.count * storage.type.byteCount else {
+          throw CheckpointError(
+            .malformed, path: path,
+            reason: "storage \(storage.key) of tensor \(key) has \(raw.count) bytes, but"
+              + " \(storage.count) elements of \(storage.type.rawValue) need"
+              + " \(storage.count * storage.type.byteCount)")
+        }
+        let scalars = raw.withUnsafeBytes { storage.type.decode($0, count: storage.count) }
+        decoded[storage.key] = (storage, scalars)
       }
-      tensors[key] = try Self.tensor(reference, from: decoded[storage.key]!, key: key, path: path)
+      tensors[key] = try Self.tensor(
+        reference, from: decoded[storage.key]!.scalars, key: key, path: path)
       storedTypes[key] = storage.type
     }
     self.keys = entries.map(\.0)
@@ -169,7 +186,13 @@ public struct PyTorchCheckpoint: Sendable {
         .unsupported, path: path,
         reason: "storages are stored big-endian; Transmute reads little-endian checkpoints")
     }
-    let value = try Unpickler.load(pickle.contents, path: path + " (\(pickle.name))").value
+    let value: PickleValue
+    do {
+      value = try Unpickler.load(pickle.contents, path: path).value
+    } catch {
+      // Name the record inside the archive, keeping the file as the error's path.
+      throw CheckpointError(error.kind, path: path, reason: "\(pickle.name): \(error.reason)")
+    }
     let tensors = try stateDict(value, path: path)
 
     var storages: [String: ArraySlice<UInt8>] = [:]
