@@ -126,3 +126,30 @@ struct ArchitectureFixture: Decodable {
     #expect(patches.shape == [1, 1, 6, 6])
   }
 }
+
+@Suite struct DropoutModeTests {
+  /// A small generator with dropout in its residual blocks, initialised from seed 3.
+  func makeGenerator(dropoutSeed: UInt64) -> ResnetGenerator {
+    let generator = ResnetGenerator(
+      GeneratorConfiguration(filters: 4, residualBlocks: 2, dropout: true), inputChannels: 3,
+      outputChannels: 3, dropoutSeed: dropoutSeed)
+    var random = RandomGenerator(seed: 3)
+    Initialization(scheme: .pytorchDefault).apply(to: generator, using: &random)
+    return generator
+  }
+
+  @Test func dropoutActsInTrainingOnlyAndIsReproducibleFromItsSeed() {
+    let image = Tensor(shape: [1, 3, 16, 16], scalars: (0..<768).map { Float($0 % 17) / 8 - 1 })
+    let first = makeGenerator(dropoutSeed: 5)
+    let twin = makeGenerator(dropoutSeed: 5)
+    let other = makeGenerator(dropoutSeed: 6)
+    let trained = withoutGradients { first(image) }.scalars
+    #expect(withoutGradients { twin(image) }.scalars == trained)
+    #expect(withoutGradients { other(image) }.scalars != trained)
+
+    first.setTraining(false)
+    let evaluated = withoutGradients { first(image) }.scalars
+    #expect(evaluated != trained)
+    #expect(withoutGradients { first(image) }.scalars == evaluated)
+  }
+}
