@@ -3,10 +3,11 @@
 
 Usage (from the package root):  python3 bench/tensor_ops.py [--repeats 10] [--threads 2]
 
-Builds and runs the `TensorsBench` executable (release), then times the same operations in
-PyTorch (torch.set_num_threads(threads)), and prints both medians and the ratio
-Transmute / PyTorch (below 1 means Transmute is faster). "forward" runs without gradients;
-"training" is forward plus backward from a constant upstream gradient.
+Builds the `TensorsBench` executable (release), starts it once, and for every case alternates
+one timed Transmute run with one timed PyTorch run (torch.set_num_threads(threads)), `repeats`
+times, after one warm-up of each, so that both see the same machine load. Prints both medians
+and the ratio Transmute / PyTorch (below 1 means Transmute is faster). "forward" runs without
+gradients; "training" is forward plus backward from a constant upstream gradient.
 """
 
 import argparse
@@ -40,23 +41,16 @@ CASES = {
 }
 
 
-def torch_time(shape, operation, mode, repeats):
-    x = torch.randn(shape)
-    with torch.no_grad():
-        upstream = torch.full_like(operation(x), 0.5)
-    times = []
-    for run in range(repeats + 1):
-        if mode == "forward":
-            start = time.perf_counter()
-            with torch.no_grad():
-                operation(x)
-        else:
-            leaf = x.clone().requires_grad_()
-            start = time.perf_counter()
-            operation(leaf).backward(upstream)
-        if run > 0:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def torch_time(shape, operation, mode, x, upstream):
+    if mode == "forward":
+        start = time.perf_counter()
+        with torch.no_grad():
+            operation(x)
+    else:
+        leaf = x.clone().requires_grad_()
+        start = time.perf_counter()
+        operation(leaf).backward(upstream)
+    return time.perf_counter() - start
 
 
 def main():
@@ -71,19 +65,37 @@ def main():
         ["swift", "build", "-c", "release", "--show-bin-path"], check=True, capture_output=True,
         text=True,
     ).stdout.strip()
-    lines = subprocess.run(
-        [f"{binary}/TensorsBench", str(arguments.repeats)], check=True, capture_output=True,
-        text=True,
-    ).stdout.splitlines()
+    bench = subprocess.Popen(
+        [f"{binary}/TensorsBench"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    names = []
+    while (line := bench.stdout.readline().strip()) != "":
+        names.append(line)
+
+    def ours(name, mode):
+        bench.stdin.write(f"{name}\t{mode}\t1\n")
+        bench.stdin.flush()
+        return float(bench.stdout.readline().split()[0])
 
     print(f"{'operation':44} {'Transmute ms':>12} {'PyTorch ms':>11} {'ratio':>6}")
-    for line in lines:
-        label, seconds = line.split("\t")
-        name, mode = label.rsplit(" ", 1)
+    for name in names:
         shape, operation = CASES[name]
-        reference = torch_time(shape, operation, mode, arguments.repeats)
-        ours = float(seconds)
-        print(f"{label:44} {ours * 1e3:12.2f} {reference * 1e3:11.2f} {ours / reference:6.2f}")
+        x = torch.randn(shape)
+        with torch.no_grad():
+            upstream = torch.full_like(operation(x), 0.5)
+        for mode in ["forward", "training"]:
+            if mode == "training" and "1024" in name:
+                continue
+            ours(name, mode)
+            torch_time(shape, operation, mode, x, upstream)
+            our_times, torch_times = [], []
+            for _ in range(arguments.repeats):
+                our_times.append(ours(name, mode))
+                torch_times.append(torch_time(shape, operation, mode, x, upstream))
+            a, b = statistics.median(our_times), statistics.median(torch_times)
+            print(f"{name + ' ' + mode:44} {a * 1e3:12.2f} {b * 1e3:11.2f} {a / b:6.2f}")
+    bench.stdin.close()
+    bench.wait()
 
 
 if __name__ == "__main__":

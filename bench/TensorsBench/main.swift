@@ -1,8 +1,9 @@
-// Times Tensors operations for bench/tensor_ops.py: for each case of the list below (the
-// shapes of a CycleGAN generator and discriminator at 256×256, and one inference-sized
-// plane), prints `name<TAB>seconds` with the median wall time of `repeats` runs after one
-// warm-up. "forward" runs in inference mode; "training" is forward plus backward from a fixed
-// upstream gradient. Usage: TensorsBench [repeats]
+// Times Tensors operations for bench/tensor_ops.py. Without arguments it lists the cases (the
+// shapes of a CycleGAN generator and discriminator at 256×256, and one inference-sized plane),
+// one `name` per line. Then it reads requests `<case name>\t<forward|training>\t<runs>` from
+// stdin and answers each with one line of `runs` wall times in seconds (one warm-up first).
+// "forward" runs in inference mode; "training" is forward plus backward from a constant
+// upstream gradient.
 import Dispatch
 import Foundation
 import Tensors
@@ -51,29 +52,45 @@ func seconds(_ body: () -> Void) -> Double {
   return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-let repeats = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10 : 10
-var generator = RandomGenerator(seed: 1)
-for benchCase in cases {
-  let input = Tensor.randomNormal(shape: benchCase.shape, using: &generator)
-  for mode in ["forward", "training"] {
-    if mode == "training" && benchCase.name.contains("1024") { continue }
-    let upstream = withoutGradients { benchCase.operation(input) }.shape
-    let seed = Tensor(shape: upstream, repeating: 0.5)
-    var times: [Double] = []
-    for run in 0...repeats {
-      let time: Double
-      if mode == "forward" {
-        time = seconds { _ = withoutGradients { benchCase.operation(input) } }
-      } else {
-        let leaf = input.requiringGradient()
-        time = seconds {
-          let output = benchCase.operation(leaf)
-          output.backward(seed: seed)
-        }
+/// The wall times of `runs` runs of `benchCase` in `mode`, after one warm-up run.
+func measure(_ benchCase: BenchCase, mode: String, runs: Int, input: Tensor) -> [Double] {
+  let upstream = withoutGradients { benchCase.operation(input) }.shape
+  let seed = Tensor(shape: upstream, repeating: 0.5)
+  var times: [Double] = []
+  for run in 0...runs {
+    let time: Double
+    if mode == "forward" {
+      time = seconds { _ = withoutGradients { benchCase.operation(input) } }
+    } else {
+      let leaf = input.requiringGradient()
+      time = seconds {
+        let output = benchCase.operation(leaf)
+        output.backward(seed: seed)
       }
-      if run > 0 { times.append(time) }
     }
-    times.sort()
-    print("\(benchCase.name) \(mode)\t\(times[times.count / 2])")
+    if run > 0 { times.append(time) }
   }
+  return times
+}
+
+for benchCase in cases { print(benchCase.name) }
+print("")
+fflush(nil)
+var generator = RandomGenerator(seed: 1)
+var inputs: [String: Tensor] = [:]
+while let line = readLine() {
+  let fields = line.split(separator: "\t").map(String.init)
+  guard fields.count == 3, let runs = Int(fields[2]),
+    let benchCase = cases.first(where: { $0.name == fields[0] })
+  else {
+    print("error: bad request \(line)")
+    fflush(nil)
+    continue
+  }
+  let input =
+    inputs[benchCase.name] ?? Tensor.randomNormal(shape: benchCase.shape, using: &generator)
+  inputs = [benchCase.name: input]
+  let times = measure(benchCase, mode: fields[1], runs: runs, input: input)
+  print(times.map { String($0) }.joined(separator: " "))
+  fflush(nil)
 }
