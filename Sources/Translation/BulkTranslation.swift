@@ -50,6 +50,11 @@ public struct TranslationSummary: Sendable, Equatable {
 
 /// The reason of an error for a report that names the file separately.
 func reasonText(_ error: any Error) -> String {
+  if case .tooLarge(_, let width, let height, let maxPixels) = error as? ImageIOError {
+    return
+      "the image is \(width)×\(height) = \(width * height) pixels, above the limit of "
+      + "\(maxPixels) pixels (raise --max-pixels to accept it)"
+  }
   if let error = error as? ImageIOError { return error.reason }
   if let error = error as? TranslationError { return error.reason }
   return String(describing: error)

@@ -276,3 +276,25 @@ final class EventLog: @unchecked Sendable {
     return largest
   }
 }
+
+@Test func imagesAboveThePixelLimitFailAndTheRunGoesOn() throws {
+  let folder = temporaryFolder()
+  let input = folder.appending("in")
+  try FileManager.default.createDirectory(
+    atPath: input.description, withIntermediateDirectories: true)
+  for name in ["odd.png", "mixed/deep16.png"] {
+    let bytes = try #require(fileBytes(fixturesFolder.appending("tree").appending(FilePath(name))))
+    try writeAtomically(bytes, to: input.appending(FilePath(name).lastComponent))
+  }
+  let plan = try TranslationPlanner.plan(input: input, output: folder.appending("out"), format: nil)
+  let translator = InvertingTranslator()
+  // odd.png has 37×23 = 851 pixels, deep16.png 19×13 = 247.
+  let options = TranslationOptions(decodeLimits: DecodeLimits(maxPixels: 500))
+  let summary = BulkTranslation(
+    translation: ImageTranslation(translator: translator, options: options)
+  ).run(plan, with: translator)
+  #expect(summary.translated == 1)
+  #expect(summary.failures.map(\.input) == [input.appending("odd.png")])
+  #expect(summary.failures.first?.reason.contains("851 pixels") == true)
+  #expect(summary.failures.first?.reason.contains("--max-pixels") == true)
+}
