@@ -9,8 +9,9 @@ preprocess.safetensors / preprocess.json
     applied to ../shared/photos/chelsea.png for each preprocess mode (for "none", to its
     45×30 region at x 100, y 50), with the crop offsets and
     flips fixed here so that the Swift loader can be given the same ones. Pillow resizes each
-    channel in float mode ("F"), the precision Transmute works in; the reference resizes 8-bit
-    images, which differs by up to one level in 255 (the tests allow for it where noted).
+    channel in float mode ("F"), the precision Transmute works in, and clips the result to
+    [0, 1] as an 8-bit resize does; the reference resizes 8-bit images, which differs by up to
+    one level in 255.
 
 one_step_CASE.safetensors / one_step.json
     Two CycleGAN training steps of the reference (`cycle_gan_model.py`: forward, backward_G
@@ -40,12 +41,13 @@ PHOTO = os.path.join(ROOT, "..", "..", "shared", "photos", "chelsea.png")
 
 
 def resize_float(planes, width, height):
-    """Pillow's bicubic resize of each [H, W] float plane (values in [0, 1])."""
-    return np.stack([
+    """Pillow's bicubic resize of each [H, W] float plane (values in [0, 1]), clipped to [0, 1]
+    as the 8-bit resize of the reference clips its overshoot."""
+    return np.clip(np.stack([
         np.asarray(Image.fromarray(p.astype(np.float32), mode="F").resize(
             (width, height), Image.BICUBIC), dtype=np.float32)
         for p in planes
-    ])
+    ]), 0, 1)
 
 
 def make_power_2(planes, base=4):
