@@ -177,6 +177,70 @@ class ResnetGenerator(nn.Module):
         return self.model(x)
 
 
+class NLayerDiscriminator(nn.Module):
+    """The reference's PatchGAN: 4x4 convs, LeakyReLU 0.2, norm on all but the first."""
+
+    def __init__(self, input_nc, ndf, n_layers, norm_kind="instance"):
+        super().__init__()
+        norm, bias = norm_layer(norm_kind)
+        layers = [nn.Conv2d(input_nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        multiplier = 1
+        for stage in range(1, n_layers + 1):
+            previous, multiplier = multiplier, min(2 ** stage, 8)
+            layers += [nn.Conv2d(ndf * previous, ndf * multiplier, 4,
+                                 stride=2 if stage < n_layers else 1, padding=1, bias=bias),
+                       norm(ndf * multiplier), nn.LeakyReLU(0.2, True)]
+        layers.append(nn.Conv2d(ndf * multiplier, 1, 4, stride=1, padding=1))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class PixelDiscriminator(nn.Module):
+    """The reference's 1x1 PatchGAN."""
+
+    def __init__(self, input_nc, ndf, norm_kind="instance"):
+        super().__init__()
+        norm, bias = norm_layer(norm_kind)
+        self.net = nn.Sequential(
+            nn.Conv2d(input_nc, ndf, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, 1, bias=bias), norm(ndf * 2), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, 1, bias=bias))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def make_discriminators():
+    """A PatchGAN in the legacy format with an input and torch's output, and the keys and
+    shapes of discriminators with each norm."""
+    torch.manual_seed(20)
+    net = NLayerDiscriminator(3, 4, 3)
+    torch.save(net.state_dict(), FIXTURES / "patch_d_legacy.pth",
+               _use_new_zipfile_serialization=False)
+    image = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        output = net(image)
+    save_file({"input": image, "output": output.contiguous()},
+              str(FIXTURES / "patch_d_io.safetensors"))
+    layouts = []
+    for kind, layers, ndf, norm_kind, channels in [("patch", 3, 64, "instance", 3),
+                                                   ("patch", 2, 8, "batch", 1),
+                                                   ("patch", 5, 4, "none", 3),
+                                                   ("pixel", 0, 8, "instance", 3),
+                                                   ("pixel", 0, 8, "batch", 1)]:
+        if kind == "patch":
+            d = NLayerDiscriminator(channels, ndf, layers, norm_kind)
+        else:
+            d = PixelDiscriminator(channels, ndf, norm_kind)
+        layouts.append({"kind": kind, "layers": layers, "ndf": ndf, "norm": norm_kind,
+                        "input_channels": channels, "keys": list(d.state_dict()),
+                        "shapes": [list(v.shape) for v in d.state_dict().values()],
+                        "parameters": sum(p.numel() for p in d.parameters())})
+    write_json("discriminator_layouts.json", layouts)
+
+
 # The generators the tests import: (name, blocks, dropout, storage dtype).
 GENERATORS = [("resnet9", 9, False, torch.float32), ("resnet9_dropout", 9, True, torch.float32),
               ("resnet6", 6, False, torch.float32), ("resnet6_dropout", 6, True, torch.float16)]
@@ -368,6 +432,7 @@ def main():
     make_generators()
     make_views()
     make_layouts()
+    make_discriminators()
 
 
 if __name__ == "__main__":

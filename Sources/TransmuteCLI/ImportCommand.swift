@@ -4,15 +4,16 @@ import Checkpoints
 import Foundation
 import Models
 import NeuralNet
+import Tensors
 
-/// Reads one or two ResNet generators from `.pth` files (either format of `torch.save`) or
-/// safetensors files, infers their architecture from the keys and shapes, and writes a
-/// generators-only Transmute model directory that `transmute translate` runs.
+/// Reads one or two ResNet generators (and, when named so, the discriminators) from `.pth`
+/// files (either format of `torch.save`) or safetensors files, infers their architecture from
+/// the keys and shapes, and writes a Transmute model directory that `transmute translate` runs.
 enum ImportCommand: Command {
   static let name = "import"
-  static let summary = "Turn PyTorch generator checkpoints (.pth) into a Transmute model."
+  static let summary = "Turn PyTorch checkpoints (.pth) into a Transmute model directory."
   static let synopsis =
-    "import FILE.pth [FILE.pth] --output DIR [--netG resnet_9blocks|resnet_6blocks] [--ngf N]"
+    "import FILE.pth [FILE.pth …] --output DIR [--netG resnet_9blocks|resnet_6blocks] [--ngf N]"
     + " [--names A,B]"
   static let discussion = """
     The first file becomes G_A (translating A to B) and the second G_B; files named as the \
@@ -22,7 +23,9 @@ enum ImportCommand: Command {
     through a strict reader that runs no code from the file. The architecture (residual \
     blocks, ngf, dropout, norm, channels) is read from the keys and shapes; --netG and --ngf \
     only check it. A DataParallel 'module.' prefix and the instance-norm statistics of old \
-    files are dropped, as the reference's loader does. Discriminators are not imported.
+    files are dropped, as the reference's loader does. Discriminator files named as the \
+    reference names them (latest_net_D_A.pth, latest_net_D_B.pth) are imported too, so that \
+    the model can be trained further.
     """
   static let options: [OptionSpec] = [
     .value("output", "DIR", help: "The model directory to create (must be new or empty)."),
@@ -67,15 +70,35 @@ enum ImportCommand: Command {
     let roles = try assignRoles(files)
     try checkOutputFolder(output)
 
-    // Read each generator and check that the two describe one model.
+    // Read each network and check that they describe one model.
     var weights: [NetworkRole: GeneratorWeights] = [:]
+    var discriminators: [NetworkRole: (layout: DiscriminatorLayout, tensors: [String: Tensor])] =
+      [:]
     for (file, role) in roles {
-      let generator = try GeneratorWeights(
-        contentsOf: URL(fileURLWithPath: file), blocks: blocks, ngf: ngf)
+      let url = URL(fileURLWithPath: file)
+      if !role.isGenerator {
+        let (raw, format) = try GeneratorWeights.readTensors(url)
+        let (tensors, dropped) = ReferenceKeys.normalized(raw)
+        let layout = try DiscriminatorLayout(
+          inferringFrom: tensors.mapValues(\.shape), path: file)
+        let kind: String
+        switch layout.kind {
+        case .patch(let layers): kind = "PatchGAN \(layers) layers"
+        case .pixel: kind = "pixel PatchGAN"
+        }
+        var line =
+          "\(role.rawValue) ← \(file): \(format.rawValue), \(kind), ndf \(layout.ndf),"
+          + " \(layout.norm.rawValue) norm, \(layout.inputChannels) channels"
+        if !dropped.isEmpty { line += " (\(dropped.count) instance-norm statistics dropped)" }
+        console.out(line)
+        discriminators[role] = (layout, tensors)
+        continue
+      }
+      let generator = try GeneratorWeights(contentsOf: url, blocks: blocks, ngf: ngf)
       let layout = generator.layout
       var line =
-        "\(role.rawValue) ← \(file): \(generator.sourceFormat.rawValue), resnet_\(layout.blocks)blocks,"
-        + " ngf \(layout.ngf), \(layout.norm.rawValue) norm"
+        "\(role.rawValue) ← \(file): \(generator.sourceFormat.rawValue),"
+        + " resnet_\(layout.blocks)blocks, ngf \(layout.ngf), \(layout.norm.rawValue) norm"
         + "\(layout.dropout ? ", dropout" : ""), \(layout.inputChannels)→\(layout.outputChannels)"
         + " channels"
       if !generator.droppedKeys.isEmpty {
@@ -84,15 +107,19 @@ enum ImportCommand: Command {
       console.out(line)
       weights[role] = generator
     }
-    let configuration = try configuration(
-      weights, files: roles, names: names, upsampling: upsampling)
+    var configuration = try configuration(
+      weights, files: roles.filter { $0.1.isGenerator }, names: names, upsampling: upsampling)
+    configuration.networks = roles.map(\.1).sorted()
+    configuration.discriminator = try discriminatorConfiguration(
+      discriminators, files: roles, configuration: configuration)
 
     // Load the weights into Transmute's networks, then write the directory.
     var networks: [NetworkRole: any Layer] = [:]
     for (file, role) in roles {
       let network = configuration.makeNetwork(role)
       do {
-        try network.loadStateDictionary(weights[role]!.tensors)
+        try network.loadStateDictionary(
+          role.isGenerator ? weights[role]!.tensors : discriminators[role]!.tensors)
       } catch {
         throw CheckpointError(
           .architectureMismatch, path: file, reason: "the weights do not fit: \(error)")
@@ -108,35 +135,43 @@ enum ImportCommand: Command {
     return 0
   }
 
-  /// Which network each file holds: G_A or G_B from a reference-style name, otherwise by
-  /// position (first G_A, then G_B).
+  /// Which network each file holds: the role in a reference-style name (`latest_net_G_A.pth`,
+  /// `200_net_D_B.pth`), otherwise a generator by position (first G_A, then G_B).
+  /// Discriminators are recognised by name only.
   static func assignRoles(_ files: [String]) throws(UsageError) -> [(String, NetworkRole)] {
-    guard files.count <= 2 else {
+    guard files.count <= 4 else {
       throw UsageError(
-        "'import' takes at most two generator files (G_A and G_B), got \(files.count)")
+        "'import' takes at most four files (G_A, G_B, D_A, D_B), got \(files.count)")
     }
     var named: [String: NetworkRole] = [:]
     for file in files {
       let base = URL(fileURLWithPath: file).lastPathComponent
-      if base.contains("net_D_A") || base.contains("net_D_B") {
-        throw UsageError(
-          "\(file) looks like a discriminator; only generators are imported",
-          hint: "import the net_G_A and net_G_B files: they are all translation needs")
+      for role in NetworkRole.allCases where base.contains("net_\(role.rawValue)") {
+        named[file] = role
       }
-      if base.contains("net_G_A") { named[file] = .generatorA }
-      if base.contains("net_G_B") { named[file] = .generatorB }
     }
     var free = [NetworkRole.generatorA, .generatorB].filter { !named.values.contains($0) }
     var result: [(String, NetworkRole)] = []
     for file in files {
-      if let role = named[file] {
-        guard !result.contains(where: { $0.1 == role }) else {
-          throw UsageError("two files are named as \(role.rawValue): choose one")
-        }
-        result.append((file, role))
+      let role: NetworkRole
+      if let namedRole = named[file] {
+        role = namedRole
+      } else if !free.isEmpty {
+        role = free.removeFirst()
       } else {
-        result.append((file, free.removeFirst()))
+        throw UsageError(
+          "cannot tell which network \(file) holds",
+          hint: "name the files as the reference does: latest_net_G_A.pth, latest_net_D_B.pth, …")
       }
+      guard !result.contains(where: { $0.1 == role }) else {
+        throw UsageError("two files hold \(role.rawValue): choose one")
+      }
+      result.append((file, role))
+    }
+    guard result.contains(where: { $0.1.isGenerator }) else {
+      throw UsageError(
+        "'import' needs a generator; discriminators alone make no model",
+        hint: "add the net_G_A (and net_G_B) files")
     }
     return result
   }
@@ -195,6 +230,45 @@ enum ImportCommand: Command {
       generator: generator, discriminator: nil, channelsA: channelsA, channelsB: channelsB,
       domainA: names[0], domainB: names[1], networks: files.map(\.1).sorted(),
       options: ["imported_from": files.map(\.0).joined(separator: ", ")])
+  }
+
+  /// The discriminator configuration the files describe (nil without discriminators); two
+  /// must agree, and each must judge the right domain (D_A judges B, D_B judges A).
+  static func discriminatorConfiguration(
+    _ discriminators: [NetworkRole: (layout: DiscriminatorLayout, tensors: [String: Tensor])],
+    files: [(String, NetworkRole)], configuration: ModelConfiguration
+  ) throws -> DiscriminatorConfiguration? {
+    let found = files.filter { !$0.1.isGenerator }
+    guard let (firstFile, firstRole) = found.first, let first = discriminators[firstRole]?.layout
+    else { return nil }
+    for (file, role) in found {
+      guard let layout = discriminators[role]?.layout else { continue }
+      let wanted = configuration.inputChannels(of: role)
+      guard layout.inputChannels == wanted else {
+        throw CheckpointError(
+          .architectureMismatch, path: file,
+          reason: "\(role.rawValue) must judge \(wanted)-channel images, but its first conv takes"
+            + " \(layout.inputChannels) channels")
+      }
+      guard layout.kind == first.kind, layout.ndf == first.ndf, layout.norm == first.norm else {
+        throw CheckpointError(
+          .architectureMismatch, path: file,
+          reason: "does not match the discriminator in \(firstFile) (kind, ndf or norm differ)")
+      }
+    }
+    let norm: NormKind
+    switch first.norm {
+    case .instance: norm = .instance
+    case .batch: norm = .batch
+    case .none: norm = .none
+    }
+    switch first.kind {
+    case .pixel:
+      return DiscriminatorConfiguration(kind: .pixel, filters: first.ndf, norm: norm)
+    case .patch(let layers):
+      return DiscriminatorConfiguration(
+        kind: layers == 3 ? .basic : .nLayers, filters: first.ndf, layers: layers, norm: norm)
+    }
   }
 
   private static func summary(_ layout: ResnetGeneratorLayout) -> String {

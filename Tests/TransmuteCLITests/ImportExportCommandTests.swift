@@ -89,6 +89,47 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
     #expect(model.configuration.generator.residualBlocks == 6)
   }
 
+  @Test func importsAllFourNetworksAndTheDiscriminatorMatchesTorch() throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+    let sources = [
+      "G_A": "resnet6.pth", "G_B": "resnet6_legacy.pth", "D_A": "patch_d_legacy.pth",
+      "D_B": "patch_d_legacy.pth",
+    ]
+    var files: [String] = []
+    for (role, source) in sources.sorted(by: { $0.key < $1.key }) {
+      files.append(folder.file("latest_net_\(role).pth"))
+      try FileManager.default.copyItem(atPath: fixture(source), toPath: files.last!)
+    }
+
+    let captured = CapturedConsole()
+    let output = folder.file("model")
+    #expect(
+      Transmute.main(["import"] + files + ["--output", output], console: captured.console) == 0,
+      "\(captured.error)")
+    #expect(captured.out.contains("PyTorch legacy .pth, PatchGAN 3 layers, ndf 4, instance norm"))
+    let model = try ModelDirectory.load(from: URL(fileURLWithPath: output))
+    #expect(
+      model.configuration.networks == [.generatorA, .generatorB, .discriminatorA, .discriminatorB])
+    #expect(
+      model.configuration.discriminator == DiscriminatorConfiguration(filters: 4, norm: .instance))
+
+    let io = try SafetensorsFile(
+      contentsOf: URL(fileURLWithPath: fixture("patch_d_io.safetensors")))
+    let input = try #require(io.tensors["input"])
+    let expected = try #require(io.tensors["output"])
+    let discriminator = try #require(model.networks[.discriminatorA])
+    let result = withoutGradients { discriminator(input) }
+    #expect(result.shape == expected.shape)
+    var worst: (difference: Float, index: Int) = (0, -1)
+    for (index, (got, want)) in zip(result.scalars, expected.scalars).enumerated() {
+      let excess = abs(got - want) - (1e-5 + 1e-4 * abs(want))
+      if excess > worst.difference { worst = (excess, index) }
+    }
+    #expect(worst.index == -1, "D_A differs from torch most at \(worst.index)")
+  }
+
   @Test func dropsOldInstanceNormStatisticsAndDataParallelPrefix() {
     let folder = OutputFolder()
     defer { folder.remove() }
@@ -139,8 +180,10 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
       ([fixture("resnet9.pth"), "--output", folder.file("full")], "is not empty"),
       ([fixture("resnet9.pth"), "--output", folder.file("m"), "--names", "horse"], "two names"),
       ([fixture("resnet9.pth"), "--output", folder.file("m"), "--netG", "unet_256"], "netG"),
-      (["a.pth", "b.pth", "c.pth", "--output", folder.file("m")], "at most two"),
-      (["latest_net_D_A.pth", "--output", folder.file("m")], "looks like a discriminator"),
+      (["a.pth", "b.pth", "c.pth", "--output", folder.file("m")], "cannot tell which network"),
+      (["1", "2", "3", "4", "5", "--output", folder.file("m")], "at most four files"),
+      (["latest_net_D_A.pth", "--output", folder.file("m")], "needs a generator"),
+      (["x_net_G_A.pth", "y_net_G_A.pth", "--output", folder.file("m")], "two files hold G_A"),
     ]
     for (arguments, fragment) in cases {
       let captured = CapturedConsole()
