@@ -79,6 +79,22 @@ enum ColumnMatrix {
         if g.strideX == 1 {
           (destination + valid.lowerBound).update(
             from: source + valid.lowerBound, count: valid.count)
+        } else if g.strideX == 2 {
+          // Eight outputs from sixteen neighbouring inputs, while those stay inside the row.
+          var ox = valid.lowerBound
+          while ox + 8 <= valid.upperBound && ox * 2 - g.paddingX + kx + 16 <= g.width {
+            let start = UnsafeRawPointer(source + ox * 2)
+            let pairs = SIMD16<Float>(
+              lowHalf: start.loadUnaligned(as: SIMD8<Float>.self),
+              highHalf: start.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(destination + ox).storeBytes(
+              of: pairs.evenHalf, as: SIMD8<Float>.self)
+            ox += 8
+          }
+          while ox < valid.upperBound {
+            destination[ox] = source[ox * 2]
+            ox += 1
+          }
         } else {
           for ox in valid { destination[ox] = source[ox * g.strideX] }
         }

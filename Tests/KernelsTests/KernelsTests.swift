@@ -27,6 +27,13 @@ let plainGeometries: [ConvolutionGeometry] = [
   ConvolutionGeometry(
     batch: 1, inChannels: 2, outChannels: 3, height: 6, width: 7, kernelHeight: 2,
     kernelWidth: 3, strideY: 1, strideX: 3, paddingY: 2, paddingX: 0),
+  // Rows wide enough for the vector path of stride-2 im2col, odd and even widths.
+  ConvolutionGeometry(
+    batch: 1, inChannels: 3, outChannels: 4, height: 9, width: 41, kernelHeight: 3,
+    kernelWidth: 3, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1),
+  ConvolutionGeometry(
+    batch: 1, inChannels: 2, outChannels: 3, height: 8, width: 38, kernelHeight: 4,
+    kernelWidth: 4, strideY: 2, strideX: 2, paddingY: 1, paddingX: 1),
   // Large enough for three bands of output rows (72·300 floats a row, 2²¹ a band).
   ConvolutionGeometry(
     batch: 1, inChannels: 8, outChannels: 2, height: 200, width: 300, kernelHeight: 3,
