@@ -24,8 +24,9 @@ final class AutogradNode: @unchecked Sendable {
   var inputs: [AutogradNode?]
 
   /// Maps the gradient of the operation's output to the gradients of its inputs (one per
-  /// input, `nil` allowed where the input needs none). Dropped after `backward()`.
-  var backwardFunction: ((Tensor) -> [Tensor?])?
+  /// input, `nil` allowed where the input needs none). It owns the gradient it is given, so it
+  /// may write its result into that buffer. Dropped after `backward()`.
+  var backwardFunction: ((consuming Tensor) -> [Tensor?])?
 
   /// A leaf.
   init(leaf: Void) {
@@ -34,7 +35,7 @@ final class AutogradNode: @unchecked Sendable {
   }
 
   /// An operation's output.
-  init(inputs: [AutogradNode?], backward: @escaping (Tensor) -> [Tensor?]) {
+  init(inputs: [AutogradNode?], backward: @escaping (consuming Tensor) -> [Tensor?]) {
     isLeaf = false
     self.inputs = inputs
     backwardFunction = backward
@@ -84,14 +85,16 @@ extension Tensor {
   /// Returns this freshly computed result with a graph node attached when any of `inputs`
   /// requires a gradient and recording is on; `backward` maps the result's gradient to one
   /// gradient per input (`nil` for inputs that need none).
-  func recorded(from inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+  func recorded(from inputs: [Tensor], _ backward: @escaping (consuming Tensor) -> [Tensor?])
+    -> Tensor
+  {
     recorded(fromNodes: inputs.map(\.node), backward)
   }
 
   /// `recorded(from:_:)` given the inputs' graph nodes (for operations that consumed their
   /// inputs' storage).
   func recorded(
-    fromNodes inputs: [AutogradNode?], _ backward: @escaping (Tensor) -> [Tensor?]
+    fromNodes inputs: [AutogradNode?], _ backward: @escaping (consuming Tensor) -> [Tensor?]
   ) -> Tensor {
     guard isRecordingGradients, inputs.contains(where: { $0 != nil }) else { return self }
     return Tensor(
@@ -157,7 +160,7 @@ extension Tensor {
           preconditionFailure(
             "backward() through a graph already walked; pass retainingGraph: true the first time")
         }
-        let inputGradients = backwardFunction(outputGradient)
+        let inputGradients = backwardFunction(consume outputGradient)
         precondition(inputGradients.count == current.inputs.count, "backward arity mismatch")
         for (input, inputGradient) in zip(current.inputs, inputGradients) {
           guard let input, let inputGradient else { continue }

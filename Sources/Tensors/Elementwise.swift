@@ -186,7 +186,7 @@ public func * (lhs: consuming Tensor, rhs: consuming Tensor) -> Tensor {
 public func * (tensor: consuming Tensor, factor: Float) -> Tensor {
   let node = tensor.node
   return mapElements(tensor, Scaling(factor: factor)).recorded(fromNodes: [node]) { gradient in
-    [gradient.mapped(Scaling(factor: factor))]
+    [mapElements(consume gradient, Scaling(factor: factor))]
   }
 }
 
@@ -197,7 +197,7 @@ public func * (factor: Float, tensor: consuming Tensor) -> Tensor { tensor * fac
 public func / (tensor: consuming Tensor, divisor: Float) -> Tensor {
   let node = tensor.node
   return mapElements(tensor, Division(divisor: divisor)).recorded(fromNodes: [node]) { gradient in
-    [gradient.mapped(Division(divisor: divisor))]
+    [mapElements(consume gradient, Division(divisor: divisor))]
   }
 }
 
@@ -222,7 +222,7 @@ private func activation<Function: ElementFunction, Derivative: ElementPairFuncti
   guard node != nil, isRecordingGradients else { return output }
   let savedOutput = output.detached()
   return output.recorded(fromNodes: [node]) { gradient in
-    [Tensor.zipped(gradient, savedOutput, "activation", derivative)]
+    [combineElements(consume gradient, savedOutput, "activation", derivative)]
   }
 }
 
@@ -280,6 +280,6 @@ public func dropout(
   let node = input.node
   return combineElements(input, mask, "dropout", Product()).recorded(fromNodes: [node]) {
     gradient in
-    [Tensor.zipped(gradient, mask, "dropout", Product())]
+    [combineElements(consume gradient, mask, "dropout", Product())]
   }
 }

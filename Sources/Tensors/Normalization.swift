@@ -198,10 +198,11 @@ private func normalize(
   let savedOutput = rectified ? output.detached() : nil
   let recorded = output.recorded(fromNodes: nodes) { outputGradient in
     // Through the fused ReLU first: zero where the output is not positive.
-    let gradient =
-      savedOutput.map {
-        Tensor.zipped(outputGradient, $0, name, LeakyRectifierGradient(slope: 0))
-      } ?? outputGradient
+    var gradient = consume outputGradient
+    if let savedOutput {
+      gradient = combineElements(
+        consume gradient, savedOutput, name, LeakyRectifierGradient(slope: 0))
+    }
     // Per group: Σg and Σg·x̂, with x̂ = (x − mean)·inverseDeviation.
     var gradientSum = [Double](repeating: 0, count: groups.count)
     var gradientDotNormalized = [Double](repeating: 0, count: groups.count)
@@ -242,34 +243,32 @@ private func normalize(
     var inputGradient: Tensor?
     if inputNeedsGradient {
       let groupSize = Double(groups.elementsPerGroup)
-      inputGradient = savedInput.withUnsafeBufferPointer { source in
-        gradient.withUnsafeBufferPointer { outputGradient in
-          Tensor(shape: savedInput.shape) { target in
-            let (source, outputGradient) = (source.baseAddress!, outputGradient.baseAddress!)
-            let results = target.baseAddress!
-            forEachRange(groups.planeCount, minimumPerWorker: groups.planesPerWorker) { planes in
-              for plane in planes {
-                let group = groups.group(ofPlane: plane)
-                let (planeMean, planeInverse) = (groupMean[group], inverseDeviation[group])
-                let factor = weights[plane % groups.channels] * planeInverse
-                let meanGradient =
-                  statisticsAreComputed ? Float(gradientSum[group] / groupSize) : 0
-                let meanDot =
-                  statisticsAreComputed ? Float(gradientDotNormalized[group] / groupSize) : 0
-                // dx = factor·g − factor·meanGradient − factor·r·meanDot·(x − mean)
-                let offsetTerm = factor * meanGradient
-                let slope = factor * planeInverse * meanDot
-                let x = source + plane * planeSize
-                let g = outputGradient + plane * planeSize
-                let dx = results + plane * planeSize
-                for index in 0..<planeSize {
-                  dx[index] = factor * g[index] - offsetTerm - slope * (x[index] - planeMean)
-                }
-              }
+      // Each element reads only its own gradient, so dx may overwrite an unshared gradient.
+      let target = gradient.storageForResult()
+      withExtendedLifetime((savedInput, gradient)) {
+        let (source, outputGradient) = (savedInput.storage.base, gradient.storage.base)
+        let results = target.base
+        forEachRange(groups.planeCount, minimumPerWorker: groups.planesPerWorker) { planes in
+          for plane in planes {
+            let group = groups.group(ofPlane: plane)
+            let (planeMean, planeInverse) = (groupMean[group], inverseDeviation[group])
+            let factor = weights[plane % groups.channels] * planeInverse
+            let meanGradient = statisticsAreComputed ? Float(gradientSum[group] / groupSize) : 0
+            let meanDot =
+              statisticsAreComputed ? Float(gradientDotNormalized[group] / groupSize) : 0
+            // dx = factor·g − factor·meanGradient − factor·r·meanDot·(x − mean)
+            let offsetTerm = factor * meanGradient
+            let slope = factor * planeInverse * meanDot
+            let x = source + plane * planeSize
+            let g = outputGradient + plane * planeSize
+            let dx = results + plane * planeSize
+            for index in 0..<planeSize {
+              dx[index] = factor * g[index] - offsetTerm - slope * (x[index] - planeMean)
             }
           }
         }
       }
+      inputGradient = Tensor(shape: savedInput.shape, storage: target)
     }
     return [
       inputGradient,

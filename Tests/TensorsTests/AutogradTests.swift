@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Tensors
@@ -240,4 +241,21 @@ func checkFiniteDifferences(
     return (binaryCrossEntropyWithLogits(logits, real) + binaryCrossEntropyWithLogits(logits, fake))
       * 0.5 + logits.sum() * 0.01
   }
+}
+
+@Test func backwardLeavesTheSeedAndSavedValuesIntact() {
+  // Backward passes write into gradient buffers that nothing else holds, never into others.
+  let x = Tensor(shape: [2, 2], scalars: [0.5, -1, 2, 0.25], requiresGradient: true)
+  let seed = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
+  let hidden = tanh(x * 2)
+  let kept = hidden.detached()
+  let output = sigmoid(instanceNormRelu2d(hidden.reshaped(to: [1, 1, 2, 2]))).reshaped(to: [2, 2])
+  output.backward(seed: seed, retainingGraph: true)
+  #expect(seed.scalars == [1, 2, 3, 4])
+  #expect(kept.scalars == x.scalars.map { Foundation.tanh(2 * $0) })
+  let first = x.gradient?.scalars ?? []
+  output.backward(seed: seed)
+  expectClose(
+    x.gradient, Tensor(shape: [2, 2], scalars: first.map { 2 * $0 }), rtol: 1e-6, atol: 1e-7,
+    "second walk of a retained graph")
 }
