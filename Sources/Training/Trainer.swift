@@ -3,6 +3,7 @@
 /// resumption from `latest`.
 import Foundation
 import ImageIO
+import Kernels
 import NeuralNet
 import Tensors
 
@@ -91,6 +92,7 @@ public final class Trainer {
 
   /// Trains until the last epoch or a stop request.
   public func run() throws -> Outcome {
+    if let threads = options.threads { ComputeThreads.setThreadCount(threads) }
     if handlesSignals {
       let pending = self.pending
       stopRequest.installSignalHandlers { name in
