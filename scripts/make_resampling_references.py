@@ -3,11 +3,10 @@
 
 Writes Tests/ImageIOTests/Fixtures/resampling.json: a seeded random float grey image (values
 in [0, 1]) and Pillow's resize of it in mode "F" (32-bit float, which Pillow resamples
-in double precision without rounding), one pass at a time and clamped to [0, 1] after each, as
-Pillow clamps 8-bit images, for the filters BICUBIC, BILINEAR and NEAREST
+in double precision without rounding or clamping) for the filters BICUBIC, BILINEAR and NEAREST
 and several target sizes (shrinking, enlarging, mixed, to one pixel). Also a uint8 RGB image
-and Pillow's resize of it in mode "RGB" (fixed-point, rounded to 8 bits), which ImageIO must
-match within one level. And numpy's np.pad(mode="reflect") of the float image for the
+and Pillow's resize of it in mode "RGB" (fixed-point, rounded and clamped to 8 bits after each
+pass), which ImageIO, clamping each pass, must match within two levels. And numpy's np.pad(mode="reflect") of the float image for the
 reflect-padding test.
 
 Run from the package root: python3 scripts/make_resampling_references.py
@@ -32,17 +31,9 @@ def short(array):
             array.astype(np.float32).reshape(-1)]
 
 
-def resize_clamped(plane, out_width, out_height, method):
-    """Pillow's float resize, one pass at a time (horizontal, then vertical, as Pillow itself
-    orders them), clamped to [0, 1] after each pass as Pillow clamps 8-bit images."""
-    image = Image.fromarray(plane, "F")
-    if out_width != image.width:
-        image = image.resize((out_width, image.height), method)
-        image = Image.fromarray(np.clip(np.array(image), 0, 1), "F")
-    if out_height != image.height:
-        image = image.resize((image.width, out_height), method)
-        image = Image.fromarray(np.clip(np.array(image), 0, 1), "F")
-    return np.array(image)
+def resize_float(plane, out_width, out_height, method):
+    """Pillow's float ("F") resize of one [H, W] plane."""
+    return np.array(Image.fromarray(plane, "F").resize((out_width, out_height), method))
 
 
 def main():
@@ -52,7 +43,7 @@ def main():
     cases = []
     for name, method in FILTERS.items():
         for out_width, out_height in SIZES:
-            outputs = [resize_clamped(plane, out_width, out_height, method) for plane in planes]
+            outputs = [resize_float(plane, out_width, out_height, method) for plane in planes]
             cases.append({"filter": name, "width": out_width, "height": out_height,
                           "pixels": short(np.stack(outputs))})
 

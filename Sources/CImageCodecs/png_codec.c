@@ -29,7 +29,7 @@ typedef struct {
 static void png_read_memory(png_structp png, png_bytep out, size_t length) {
   png_context *context = (png_context *)png_get_io_ptr(png);
   if (length > context->size - context->offset) {
-    png_error(png, "the file is truncated (the data stops before the end of the PNG)");
+    png_error(png, "the file is truncated (the data ends in the middle of a chunk)");
   }
   memcpy(out, context->data + context->offset, length);
   context->offset += length;

@@ -1,5 +1,6 @@
-/// Resampling as Pillow's `Image.resize` does it: separable, horizontal pass then vertical pass, each output sample a normalised weighted sum over a window that widens
-/// with the scale factor when shrinking (antialiasing). Nearest picks the sample under the
+/// Resampling as Pillow's `Image.resize` does it for float images (mode `F`): separable,
+/// horizontal pass then vertical pass, each output sample a normalised weighted sum over a
+/// window that widens with the scale factor when shrinking (antialiasing). Nearest picks the sample under the
 /// output pixel's centre.
 
 /// The resampling filter of `Image.resized`.
@@ -66,17 +67,23 @@ struct ResamplingWindows {
 }
 
 extension Image {
-  /// The image resampled to `width`×`height` (alpha too), as Pillow's `resize` does: the same
-  /// windows and weights, a horizontal pass then a vertical one, each result clamped to [0, 1]
-  /// (Pillow clamps 8-bit images to 0...255 after each pass). Sums are taken in single
-  /// precision and not rounded.
+  /// The image resampled to `width`×`height` (alpha too), as Pillow's `resize` does for float
+  /// images (mode `F`): the same windows and weights, a horizontal pass then a vertical one,
+  /// sums in single precision, nothing rounded or clamped. Bicubic can ring slightly outside
+  /// [0, 1] next to sharp edges, as in Pillow's float mode; encoding clamps, and so may a caller.
   ///
-  /// > Note: Pillow resizes 8-bit images in fixed point, rounds to 8 bits between the passes,
-  /// > and (Pillow 13, which wrote the references) sometimes runs the vertical pass first; the
-  /// > result here is within two levels of Pillow's 8-bit `RGB` resize and within 1e-5 of its
-  /// > float resize. Alpha is resized as its own plane, not premultiplied as Pillow does for
-  /// > `RGBA`.
-  public func resized(width: Int, height: Int, filter: ResamplingFilter = .bicubic) -> Image {
+  /// - Parameter clampingEachPass: clamp each pass's result to [0, 1], as Pillow clamps 8-bit
+  ///   images to 0...255 after each pass. The result is then within two levels of Pillow's
+  ///   8-bit `RGB` resize (and never outside [0, 1]).
+  ///
+  /// > Note: Pillow resizes 8-bit images in fixed point, rounds and clamps to 8 bits between
+  /// > the passes, and (Pillow 13, which wrote the references) sometimes runs the vertical pass
+  /// > first, so 8-bit results can only be matched within a level or two. Without clamping the
+  /// > result is within 1e-5 of Pillow's float resize. Alpha is resized as its own plane, not
+  /// > premultiplied as Pillow does for `RGBA`.
+  public func resized(
+    width: Int, height: Int, filter: ResamplingFilter = .bicubic, clampingEachPass: Bool = false
+  ) -> Image {
     precondition(width > 0 && height > 0, "resize to \(width)×\(height): sizes must be positive")
     if width == self.width && height == self.height { return self }
     if filter == .nearest { return resizedNearest(width: width, height: height) }
@@ -89,21 +96,24 @@ extension Image {
     for channel in 0..<colorChannels {
       pixels += resamplePlane(
         self.pixels[(channel * planeSize)..<((channel + 1) * planeSize)], width: width,
-        height: height, horizontal: horizontal, vertical: vertical)
+        height: height, horizontal: horizontal, vertical: vertical, clamping: clampingEachPass)
     }
     return Image(
       width: width, height: height, colorChannels: colorChannels, pixels: pixels,
       alpha: alpha.map {
         resamplePlane(
-          $0[...], width: width, height: height, horizontal: horizontal, vertical: vertical)
+          $0[...], width: width, height: height, horizontal: horizontal, vertical: vertical,
+          clamping: clampingEachPass)
       }, bitDepth: bitDepth, format: format)
   }
 
   /// One plane `[self.height, self.width]` resampled to `[height, width]`.
   func resamplePlane(
     _ plane: ArraySlice<Float>, width: Int, height: Int, horizontal: ResamplingWindows,
-    vertical: ResamplingWindows
+    vertical: ResamplingWindows, clamping: Bool
   ) -> [Float] {
+    let low: Float = clamping ? 0 : -.infinity
+    let high: Float = clamping ? 1 : .infinity
     let inWidth = self.width
     let inHeight = self.height
 
@@ -124,7 +134,7 @@ extension Image {
                 let row = source.baseAddress! + y * inWidth + start
                 var sum: Float = 0
                 for k in 0..<count { sum += row[k] * window[k] }
-                out[y * width + x] = min(max(sum, 0), 1)
+                out[y * width + x] = min(max(sum, low), high)
               }
             }
           }
@@ -146,7 +156,7 @@ extension Image {
               let input = source.baseAddress! + (start + k) * width
               for x in 0..<width { row[x] += weight * input[x] }
             }
-            for x in 0..<width { row[x] = min(max(row[x], 0), 1) }
+            if clamping { for x in 0..<width { row[x] = min(max(row[x], 0), 1) } }
           }
         }
       }

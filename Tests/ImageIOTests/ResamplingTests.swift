@@ -82,7 +82,8 @@ let resamplingFixture: ResamplingFixture? = {
     let fixture = try #require(resamplingFixture)
     let filter = try #require(ResamplingFilter(rawValue: reference.filter))
     let resized = fixture.rgb.resized(
-      width: reference.width, height: reference.height, filter: filter)
+      width: reference.width, height: reference.height, filter: filter, clampingEachPass: true)
+    #expect(resized.pixels.allSatisfy { $0 >= 0 && $0 <= 1 })
     let (difference, index) = worstDifference(
       integerSamples(resized).map(Float.init), reference.samples.map(Float.init))
     // Pillow rounds to 8 bits between its passes and chooses their order itself.

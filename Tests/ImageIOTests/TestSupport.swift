@@ -33,19 +33,20 @@ func temporaryFolder() -> FilePath {
 }
 
 /// The image's samples as integers on its bit depth's scale, `[height, width, channels]` with
-/// alpha last: the layout the reference scripts hash.
+/// alpha last: the layout the reference scripts hash. Values are clamped to the scale first, as
+/// encoding does.
 func integerSamples(_ image: Image) -> [UInt16] {
   let maximum: Float = image.bitDepth == 16 ? 65535 : 255
+  func level(_ value: Float) -> UInt16 { UInt16(min(max(value * maximum, 0), maximum).rounded()) }
   let planeSize = image.width * image.height
   let channels = image.colorChannels + (image.alpha == nil ? 0 : 1)
   var samples = [UInt16](repeating: 0, count: planeSize * channels)
   for index in 0..<planeSize {
     for channel in 0..<image.colorChannels {
-      samples[index * channels + channel] = UInt16(
-        (image.pixels[channel * planeSize + index] * maximum).rounded())
+      samples[index * channels + channel] = level(image.pixels[channel * planeSize + index])
     }
     if let alpha = image.alpha {
-      samples[index * channels + channels - 1] = UInt16((alpha[index] * maximum).rounded())
+      samples[index * channels + channels - 1] = level(alpha[index])
     }
   }
   return samples
