@@ -33,6 +33,8 @@ CASES = [
     ("4x4 stride 1 pad 1 (PatchGAN head)", False, 1, 10, 1, 9, 8, 4, 1, 1, 0, True),
     ("1x1", False, 2, 7, 5, 6, 5, 1, 1, 0, 0, True),
     ("3x3 no padding, no bias", False, 1, 4, 3, 8, 7, 3, 1, 0, 0, False),
+    ("3x3 pad 1, 16->20 channels (Winograd)", False, 1, 16, 20, 10, 13, 3, 1, 1, 0, True),
+    ("7x7 no padding, 8->3 channels (narrow)", False, 1, 8, 3, 16, 17, 7, 1, 0, 0, True),
     ("transposed 3x3 stride 2 pad 1 out pad 1", True, 1, 12, 6, 5, 7, 3, 2, 1, 1, True),
     ("transposed 3x3 stride 2 pad 1 out pad 1, batch 2", True, 2, 3, 5, 4, 4, 3, 2, 1, 1, True),
     ("transposed 4x4 stride 2 pad 1", True, 1, 5, 3, 6, 5, 4, 2, 1, 0, True),
