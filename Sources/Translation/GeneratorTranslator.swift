@@ -56,21 +56,108 @@ public final class GeneratorTranslator: ImageTranslator {
     self.generator = generator
   }
 
-  /// Weights and scratch buffers, plus per padded pixel the two largest full-resolution
-  /// activations alive together (a layer's input and output, `ngf` channels each) and the
-  /// pipeline's own copies of the image (decoded, padded, tensor, output). Measured with
-  /// bench/translation.py: 5.98 GiB at 4000×3000 with ngf 64 against 6.4 GiB estimated, and
-  /// 526 MiB at 1024×768 against 567 MiB.
+  /// Floats of one band of the head's padded input (see `translate`); 4 Mi floats (16 MiB)
+  /// unless a test asks for narrow bands.
+  public var headBandFloats = 1 << 22
+
+  /// Weights and scratch buffers, plus per padded pixel the largest full-resolution
+  /// activations alive together (a stride-2 stage's input and output, 1.5·`ngf` channels) and
+  /// the pipeline's own copies of the image (decoded, padded, tensor, output). Measured with
+  /// bench/translation.py at ngf 64 and 1024×768: 412 MiB peak (519 MiB estimated); before the
+  /// in-place and banded steps of `translate` it was 526 MiB.
   public var memoryEstimate: MemoryEstimate {
     let filters = generator.configuration.filters
-    let floatsPerPixel = 2 * filters + 4 * max(inputChannels, outputChannels) + 4
-    let scratch = 96 << 20  // im2col bands and OpenBLAS buffers
+    let floatsPerPixel = 3 * filters / 2 + 4 * max(inputChannels, outputChannels) + 8
+    let scratch = 96 << 20  // im2col bands, the head's band, OpenBLAS buffers
     return MemoryEstimate(
-      fixedBytes: generator.parameterCount * 4 + scratch, bytesPerPixel: 4 * floatsPerPixel)
+      fixedBytes: generator.parameterCount * 4 + scratch + 8 * headBandFloats,
+      bytesPerPixel: 4 * floatsPerPixel)
   }
 
+  /// Runs the generator's layers in inference mode one by one, as its `Sequential` would, but
+  /// owning each activation so that memory stays near one full-resolution activation: an
+  /// instance norm (without affine parameters) followed by a ReLU runs fused in the storage
+  /// of its input, and the head (reflection pad, 7×7 convolution, tanh) runs over bands of
+  /// rows instead of padding the whole `[1, ngf, H, W]` activation. The results are those of
+  /// `generator(image)` (convolutions are local, so a band of rows gives the same rows).
   public func translate(_ image: Tensor) -> Tensor {
-    withoutGradients { generator(image) }
+    withoutGradients {
+      let layers = generator.model.layers
+      var x = image
+      var index = 0
+      while index < layers.count {
+        let layer = layers[index]
+        if let norm = layer as? InstanceNorm2d, norm.weight == nil,
+          index + 1 < layers.count, layers[index + 1] is ReLU
+        {
+          x = instanceNormRelu2d(consume x, epsilon: norm.epsilon)
+          index += 2
+          continue
+        }
+        if index == layers.count - 3, let pad = layer as? Pad2d, pad.mode == .reflection,
+          let convolution = layers[index + 1] as? Conv2d, layers[index + 2] is Tanh,
+          convolution.stride == 1, convolution.padding == 0, x.shape[0] == 1
+        {
+          return bandedHead(x, pad: pad, convolution: convolution)
+        }
+        x = layer(consume x)
+        index += 1
+      }
+      return x
+    }
+  }
+
+  /// `tanh(convolution(reflectionPad(x)))` for `x` `[1, C, H, W]`, computed over bands of
+  /// output rows: each band copies its rows of `x` with the rows above and below that the
+  /// kernel needs (reflected at the top and bottom edges), pads left and right, convolves.
+  /// Returns `[1, Cout, H, W]`.
+  func bandedHead(_ x: Tensor, pad: Pad2d, convolution: Conv2d) -> Tensor {
+    let (channels, height, width) = (x.shape[1], x.shape[2], x.shape[3])
+    let outputs = convolution.outputChannels
+    let (above, below) = (pad.top, pad.bottom)
+    precondition(
+      above < height && below < height && pad.left < width && pad.right < width,
+      "head padding \(pad.top), \(pad.bottom) needs more than \(height)×\(width)")
+    let floatsPerRow = channels * (width + pad.left + pad.right)
+    let rowsPerBand = max(1, min(height, headBandFloats / floatsPerRow - above - below))
+
+    var result = [Float](repeating: 0, count: outputs * height * width)
+    var start = 0
+    while start < height {
+      let end = min(height, start + rowsPerBand)
+      let bandRows = end - start + above + below
+
+      // Rows start - above ..< end + below of x, reflected about the first and last rows.
+      var band = [Float](repeating: 0, count: channels * bandRows * width)
+      x.withUnsafeBufferPointer { source in
+        band.withUnsafeMutableBufferPointer { target in
+          for channel in 0..<channels {
+            for row in 0..<bandRows {
+              var sourceRow = start - above + row
+              if sourceRow < 0 { sourceRow = -sourceRow }
+              if sourceRow >= height { sourceRow = 2 * (height - 1) - sourceRow }
+              let from = (channel * height + sourceRow) * width
+              let to = (channel * bandRows + row) * width
+              for column in 0..<width { target[to + column] = source[from + column] }
+            }
+          }
+        }
+      }
+      let padded = reflectionPad2d(
+        Tensor(shape: [1, channels, bandRows, width], scalars: band), left: pad.left,
+        right: pad.right, top: 0, bottom: 0)
+      let rows = tanh(convolution(padded))  // [1, outputs, end - start, width]
+
+      rows.withUnsafeBufferPointer { source in
+        for channel in 0..<outputs {
+          let from = channel * (end - start) * width
+          let to = (channel * height + start) * width
+          for offset in 0..<((end - start) * width) { result[to + offset] = source[from + offset] }
+        }
+      }
+      start = end
+    }
+    return Tensor(shape: [1, outputs, height, width], scalars: result)
   }
 }
 
