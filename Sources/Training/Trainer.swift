@@ -88,6 +88,9 @@ public final class Trainer {
     }
     try folder.create()
     try folder.saveOptions(options)
+
+    // A fresh start over a run that never reached its first checkpoint drops that run's log.
+    if !resume { try folder.truncateLosses(after: 0) }
   }
 
   /// Trains until the last epoch or a stop request.
