@@ -76,6 +76,7 @@ public final class Trainer {
       let checkpoint = try Checkpoint.locate(in: folder)
       let restored = try Checkpoint.load(from: checkpoint, into: model, options: options)
       state = restored.state
+      state.schedule = try Self.continuedSchedule(restored.state.schedule, options: options)
       fakeAPool = restored.fakeAPool
       fakeBPool = restored.fakeBPool
       try folder.truncateLosses(after: state.iteration)
@@ -91,6 +92,25 @@ public final class Trainer {
 
     // A fresh start over a run that never reached its first checkpoint drops that run's log.
     if !resume { try folder.truncateLosses(after: 0) }
+  }
+
+  /// The saved schedule, rebuilt when a continued run's options change it (a longer
+  /// `--n-epochs`, another `--lr`): the new schedule stepped through the epochs already done,
+  /// so the rates are those of a run started with the new options. A plateau schedule depends
+  /// on past losses, so its rate and policy cannot change.
+  static func continuedSchedule(_ saved: LearningRateSchedule, options: TrainingOptions) throws
+    -> LearningRateSchedule
+  {
+    let policy = options.schedulePolicy
+    if saved.policy == policy && saved.baseLearningRate == options.learningRate { return saved }
+    if case .plateau = policy {
+      throw TrainingError.invalidOptions(
+        "--lr and --lr-policy cannot change when continuing into a plateau schedule: it depends"
+          + " on the losses of the epochs already trained; leave them out")
+    }
+    var schedule = LearningRateSchedule(baseLearningRate: options.learningRate, policy: policy)
+    for _ in 0..<saved.epoch { schedule.step() }
+    return schedule
   }
 
   /// Trains until the last epoch or a stop request.

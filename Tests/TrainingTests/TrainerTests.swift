@@ -117,6 +117,30 @@ func checkpointTensors(_ options: TrainingOptions, _ file: String) throws -> [St
         == readJSON(TrainingState.self, from: whole.runDirectory + "/latest/training_state.json"))
   }
 
+  @Test func aLongerContinuedRunTakesTheRatesOfTheLongerSchedule() throws {
+    let root = try makeScratchFolder("extend")
+    defer { removeFolder(root) }
+    try writeTinyDataset(root)
+
+    // 2 epochs (1 + 1 decaying), then continued with --n-epochs 2 to 3 epochs; the third
+    // epoch's rate is the reference's 1 - max(0, 2 + 1 - 2) / (1 + 1) = 0.5 of --lr.
+    let short = tinyRunOptions(root, name: "extended")
+    #expect(try train(short) == .finished)
+    var longer = short
+    longer.epochs = 2
+    #expect(try train(longer, resume: true) == .finished)
+
+    let rates = try RunFolder(path: longer.runDirectory).loadLosses().map(\.learningRate)
+    #expect(rates.count == 15)
+    let expected =
+      Array(repeating: 1.0, count: 5) + Array(repeating: 0.5, count: 5)
+      + Array(repeating: 0.5, count: 5)
+    for (index, (rate, factor)) in zip(rates, expected).enumerated() {
+      let want = factor * short.learningRate
+      #expect(abs(rate - want) <= 1e-12, "step \(index + 1): rate \(rate), expected \(want)")
+    }
+  }
+
   @Test func writesTheRunFolder() throws {
     let root = try makeScratchFolder("folder")
     defer { removeFolder(root) }
