@@ -63,8 +63,9 @@ public final class GeneratorTranslator: ImageTranslator {
   /// Weights and scratch buffers, plus per padded pixel the largest full-resolution
   /// activations alive together (a stride-2 stage's input and output, 1.5·`ngf` channels) and
   /// the pipeline's own copies of the image (decoded, padded, tensor, output). Measured with
-  /// bench/translation.py at ngf 64 and 1024×768: 412 MiB peak (519 MiB estimated); before the
-  /// in-place and banded steps of `translate` it was 526 MiB.
+  /// bench/translation.py at ngf 64: 412 MiB peak at 1024×768 (519 MiB estimated) and
+  /// 4.54 GiB at 4000×3000 (5.35 GiB estimated); before the in-place and banded steps of
+  /// `translate` they were 526 MiB and 5.98 GiB.
   public var memoryEstimate: MemoryEstimate {
     let filters = generator.configuration.filters
     let floatsPerPixel = 3 * filters / 2 + 4 * max(inputChannels, outputChannels) + 8
