@@ -21,8 +21,8 @@ public struct Image: Sendable, Equatable {
   public var height: Int
   /// 1 (grey) or 3 (RGB).
   public var colorChannels: Int
-  /// `[colorChannels, height, width]`, row-major, each sample in [0, 1] (bicubic resizing can
-  /// ring slightly outside; encoding clamps).
+  /// `[colorChannels, height, width]`, row-major, each sample in [0, 1] (unless resized with
+  /// `clampingEachPass: false`, when bicubic can ring slightly outside; encoding clamps).
   public var pixels: [Float]
   /// `[height, width]` in [0, 1] (1 is opaque), when the source had an alpha channel or tRNS.
   public var alpha: [Float]?

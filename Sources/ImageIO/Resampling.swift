@@ -1,5 +1,4 @@
-/// Resampling as Pillow's `Image.resize` does it for float images (mode `F`): separable,
-/// horizontal pass then vertical pass, each output sample a normalised weighted sum over a
+/// Resampling as Pillow's `Image.resize` does it: separable, horizontal pass then vertical pass, each output sample a normalised weighted sum over a
 /// window that widens with the scale factor when shrinking (antialiasing). Nearest picks the sample under the
 /// output pixel's centre.
 
@@ -67,22 +66,20 @@ struct ResamplingWindows {
 }
 
 extension Image {
-  /// The image resampled to `width`×`height` (alpha too), as Pillow's `resize` does for float
-  /// images (mode `F`): the same windows and weights, a horizontal pass then a vertical one,
-  /// sums in single precision, nothing rounded or clamped. Bicubic can ring slightly outside
-  /// [0, 1] next to sharp edges, as in Pillow's float mode; encoding clamps, and so may a caller.
+  /// The image resampled to `width`×`height` (alpha too), as Pillow's `resize` does: the same
+  /// windows and weights, a horizontal pass then a vertical one, sums in single precision.
   ///
   /// - Parameter clampingEachPass: clamp each pass's result to [0, 1], as Pillow clamps 8-bit
-  ///   images to 0...255 after each pass. The result is then within two levels of Pillow's
-  ///   8-bit `RGB` resize (and never outside [0, 1]).
+  ///   images to 0...255 after each pass (the default: results stay in [0, 1] and are within
+  ///   two levels of Pillow's 8-bit `RGB` resize). `false` gives Pillow's float (`F`) resize,
+  ///   within 1e-5, whose bicubic rings slightly outside [0, 1] next to sharp edges.
   ///
-  /// > Note: Pillow resizes 8-bit images in fixed point, rounds and clamps to 8 bits between
-  /// > the passes, and (Pillow 13, which wrote the references) sometimes runs the vertical pass
-  /// > first, so 8-bit results can only be matched within a level or two. Without clamping the
-  /// > result is within 1e-5 of Pillow's float resize. Alpha is resized as its own plane, not
-  /// > premultiplied as Pillow does for `RGBA`.
+  /// > Note: Pillow resizes 8-bit images in fixed point, rounds to 8 bits between the passes,
+  /// > and (Pillow 13, which wrote the references) sometimes runs the vertical pass first, so
+  /// > 8-bit results can only be matched within a level or two. Alpha is resized as its own
+  /// > plane, not premultiplied as Pillow does for `RGBA`.
   public func resized(
-    width: Int, height: Int, filter: ResamplingFilter = .bicubic, clampingEachPass: Bool = false
+    width: Int, height: Int, filter: ResamplingFilter = .bicubic, clampingEachPass: Bool = true
   ) -> Image {
     precondition(width > 0 && height > 0, "resize to \(width)×\(height): sizes must be positive")
     if width == self.width && height == self.height { return self }
