@@ -114,7 +114,9 @@ public final class UnalignedDataset: @unchecked Sendable {
         return (path, prepared.tensor(channels: channels))
       } catch {
         lock.withLock { _ = unusable.insert(path) }
-        report("skipped \(path): \(error)")
+        // An ImageIOError's description already starts with the path.
+        let reason = (error as? ImageIOError)?.reason ?? "\(error)"
+        report("skipped \(path): \(reason)")
       }
     }
     throw .noReadableImages(path: folder)

@@ -159,6 +159,9 @@ import Testing
       #expect(batches == 3)
     }
     #expect(reports.lines.filter { $0.contains("9.png") }.count == 1, "\(reports.lines)")
+    // The path is named once, then the reason.
+    let skipped = "skipped \(root)/A/sub/9.png: not a PNG or JPEG file"
+    #expect(reports.lines.contains { $0.hasPrefix(skipped) }, "\(reports.lines)")
   }
 
   @Test func refusesMissingAndEmptyFolders() throws {
