@@ -129,18 +129,22 @@ public final class UnalignedDataset: @unchecked Sendable {
     let crop = options.cropSize
     var image = image
 
+    // The reference resizes 8-bit PIL images, which clamp to [0, 255] after each pass.
+    func resize(_ image: Image, width: Int, height: Int) -> Image {
+      image.resized(width: width, height: height, filter: .bicubic, clampingEachPass: true)
+    }
+
     // Resize.
     switch options.preprocess {
     case .resizeAndCrop:
-      image = image.resized(width: load, height: load, filter: .bicubic)
+      image = resize(image, width: load, height: load)
     case .scaleWidth, .scaleWidthAndCrop:
       if !(image.width == load && image.height >= crop) {
         var height = max(Int(Double(load) * Double(image.height) / Double(image.width)), crop)
         if options.preprocess == .scaleWidth { height = nearestMultipleOfFour(height) }
-        image = image.resized(width: load, height: height, filter: .bicubic)
+        image = resize(image, width: load, height: height)
       } else if options.preprocess == .scaleWidth && image.height % 4 != 0 {
-        image = image.resized(
-          width: load, height: nearestMultipleOfFour(image.height), filter: .bicubic)
+        image = resize(image, width: load, height: nearestMultipleOfFour(image.height))
       }
     case .crop:
       break
@@ -148,7 +152,7 @@ public final class UnalignedDataset: @unchecked Sendable {
       let width = nearestMultipleOfFour(image.width)
       let height = nearestMultipleOfFour(image.height)
       if width != image.width || height != image.height {
-        image = image.resized(width: width, height: height, filter: .bicubic)
+        image = resize(image, width: width, height: height)
       }
     }
 
