@@ -73,6 +73,8 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
   case outputIsFileForFolderInput(input: FilePath, output: FilePath)
   /// The output file name's extension contradicts `--format`.
   case extensionContradictsFormat(output: FilePath, format: ImageFormat)
+  /// The output file name ends in an extension that names neither PNG nor JPEG (`x.gif`).
+  case unsupportedOutputExtension(FilePath)
   /// An output would be written where a folder is.
   case outputIsFolder(FilePath)
   /// The input does not exist or cannot be used.
@@ -92,6 +94,10 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
       return
         "the output \(output) does not end in .\(format.outputExtension) as --format "
         + "\(format.outputExtension) asks; rename it or drop --format"
+    case .unsupportedOutputExtension(let output):
+      return
+        "the output \(output) ends in .\(output.pathExtension), but Transmute writes only PNG "
+        + "and JPEG; name it .png or .jpg"
     case .outputIsFolder(let output):
       return "the output \(output) is an existing folder, not a file"
     case .unusableInput(let input, let reason):
@@ -220,6 +226,9 @@ public enum TranslationPlanner {
         formats.append(chosen)
       case .file(let file):
         let named = ImageFormat.named(byExtension: file.pathExtension)
+        if named == nil && !file.pathExtension.isEmpty {
+          throw .unsupportedOutputExtension(file)
+        }
         if let format, named != format {
           throw .extensionContradictsFormat(output: file, format: format)
         }

@@ -78,6 +78,12 @@ enum TranslateCommand: Command {
       throw UsageError(error.description)
     }
 
+    // An empty input folder is most likely the wrong folder: say so rather than succeed.
+    if plan.files.isEmpty && plan.problems.isEmpty {
+      console.error("transmute translate: no PNG or JPEG files found in \(input)")
+      return 1
+    }
+
     let total = plan.files.count + plan.problems.count
     let (from, to) = model.domains
     if !quiet {

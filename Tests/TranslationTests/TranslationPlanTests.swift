@@ -95,6 +95,9 @@ func folderWithFiles(_ names: [String]) throws -> FilePath {
   ) {
     try TranslationPlanner.plan(input: input, output: root.appending("x.jpg"), format: .png)
   }
+  #expect(throws: PlanError.unsupportedOutputExtension(root.appending("x.gif"))) {
+    try TranslationPlanner.plan(input: input, output: root.appending("x.gif"), format: nil)
+  }
   #expect(throws: PlanError.outputIsFileForFolderInput(input: root, output: input)) {
     try TranslationPlanner.plan(input: root, output: input, format: nil)
   }

@@ -95,4 +95,21 @@ import Testing
     // Nothing was written anywhere.
     #expect(!FileManager.default.fileExists(atPath: other))
   }
+
+  @Test func anEmptyInputFolderIsAnError() throws {
+    let empty = FileManager.default.temporaryDirectory
+      .appendingPathComponent("transmute-empty-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: empty) }
+    let captured = CapturedConsole()
+
+    let status = Transmute.main(
+      [
+        "translate", "--model", model, "--input", empty.path, "--output",
+        empty.path + "-out",
+      ], console: captured.console)
+
+    #expect(status == 1)
+    #expect(captured.error.contains("no PNG or JPEG files found in \(empty.path)"))
+  }
 }
