@@ -43,23 +43,34 @@ public enum ComputeThreads {
     _ = threadCount
   }
 
-  /// Runs `body(i)` for every `i` in `0..<count`, spread over at most `threadCount` workers
-  /// in contiguous blocks; runs inline when one worker is enough.
+  /// Runs `body` over `0..<count` split into contiguous ranges, one per worker, with at most
+  /// `threadCount` workers and at least `minimumPerWorker` indices each; runs inline when one
+  /// worker is enough.
   ///
-  /// `body` must only write to memory that no other index writes.
-  public static func parallelFor(_ count: Int, minimumPerWorker: Int = 1, _ body: (Int) -> Void) {
+  /// `body` must only write to memory that no other range writes.
+  public static func parallelRanges(
+    _ count: Int, minimumPerWorker: Int = 1, _ body: (Range<Int>) -> Void
+  ) {
     let workers = min(threadCount, max(1, count / max(1, minimumPerWorker)))
     if workers <= 1 {
-      for index in 0..<count { body(index) }
+      if count > 0 { body(0..<count) }
       return
     }
     withoutActuallyEscaping(body) { body in
       let shared = UnsafeSendableBox(body)
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        let start = count * worker / workers
-        let end = count * (worker + 1) / workers
-        for index in start..<end { shared.value(index) }
+        shared.value((count * worker / workers)..<(count * (worker + 1) / workers))
       }
+    }
+  }
+
+  /// Runs `body(i)` for every `i` in `0..<count`, spread over at most `threadCount` workers
+  /// in contiguous blocks; runs inline when one worker is enough.
+  ///
+  /// `body` must only write to memory that no other index writes.
+  public static func parallelFor(_ count: Int, minimumPerWorker: Int = 1, _ body: (Int) -> Void) {
+    parallelRanges(count, minimumPerWorker: minimumPerWorker) { range in
+      for index in range { body(index) }
     }
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 // Elementwise operations of any shape: arithmetic on same-shaped tensors, scaling by a Float,
 // activations and dropout, each with its gradient.
@@ -116,7 +117,7 @@ func mapElements<Function: ElementFunction>(
   withExtendedLifetime(input) {
     let source = input.storage.base
     let destination = target.base
-    forEachRange(input.count, minimumPerWorker: elementsPerWorker) { range in
+    ComputeThreads.parallelRanges(input.count, minimumPerWorker: elementsPerWorker) { range in
       for index in range { destination[index] = function(source[index]) }
     }
   }
@@ -144,7 +145,7 @@ func combineElements<Function: ElementPairFunction>(
   withExtendedLifetime((first, second)) {
     let (a, b) = (first.storage.base, second.storage.base)
     let destination = target.base
-    forEachRange(first.count, minimumPerWorker: elementsPerWorker) { range in
+    ComputeThreads.parallelRanges(first.count, minimumPerWorker: elementsPerWorker) { range in
       for index in range { destination[index] = function(a[index], b[index]) }
     }
   }

@@ -5,6 +5,7 @@
 // in Float vector lanes per block and Double across blocks), the output from a second pass
 // written in place when the input is not shared and not needed by the backward pass. Groups
 // and planes are spread over the `ComputeThreads` budget.
+import Kernels
 
 /// Which elements share statistics.
 private struct NormalizationGroups {
@@ -132,7 +133,8 @@ private func normalize(
       let source = source.baseAddress!
       mean.withUnsafeMutableBufferPointer { mean in
         variance.withUnsafeMutableBufferPointer { variance in
-          forEachRange(groups.count, minimumPerWorker: groups.groupsPerWorker) { range in
+          ComputeThreads.parallelRanges(groups.count, minimumPerWorker: groups.groupsPerWorker) {
+            range in
             for group in range {
               let offsets = groups.planeOffsets(ofGroup: group)
               // Shift by a rough mean (of the first elements) against cancellation.
@@ -175,7 +177,8 @@ private func normalize(
   withExtendedLifetime(input) {
     let source = input.storage.base
     let results = target.base
-    forEachRange(groups.planeCount, minimumPerWorker: groups.planesPerWorker) { planes in
+    ComputeThreads.parallelRanges(groups.planeCount, minimumPerWorker: groups.planesPerWorker) {
+      planes in
       for plane in planes {
         let group = groups.group(ofPlane: plane)
         let channel = plane % groups.channels
@@ -211,7 +214,8 @@ private func normalize(
         let (source, outputGradient) = (source.baseAddress!, outputGradient.baseAddress!)
         gradientSum.withUnsafeMutableBufferPointer { gradientSum in
           gradientDotNormalized.withUnsafeMutableBufferPointer { gradientDot in
-            forEachRange(groups.count, minimumPerWorker: groups.groupsPerWorker) { range in
+            ComputeThreads.parallelRanges(groups.count, minimumPerWorker: groups.groupsPerWorker) {
+              range in
               for group in range {
                 var total: Double = 0
                 var dot: Double = 0
@@ -248,7 +252,8 @@ private func normalize(
       withExtendedLifetime((savedInput, gradient)) {
         let (source, outputGradient) = (savedInput.storage.base, gradient.storage.base)
         let results = target.base
-        forEachRange(groups.planeCount, minimumPerWorker: groups.planesPerWorker) { planes in
+        ComputeThreads.parallelRanges(groups.planeCount, minimumPerWorker: groups.planesPerWorker) {
+          planes in
           for plane in planes {
             let group = groups.group(ofPlane: plane)
             let (planeMean, planeInverse) = (groupMean[group], inverseDeviation[group])

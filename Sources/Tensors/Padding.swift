@@ -1,5 +1,6 @@
 // Spatial padding of `[N, C, H, W]` tensors: reflection, replication and zeros, with PyTorch's
 // semantics (`ReflectionPad2d`, `ReplicationPad2d`, `ZeroPad2d`).
+import Kernels
 
 /// How padding fills the new border.
 enum PaddingMode: String {
@@ -58,7 +59,7 @@ private func pad2d(
   let output = input.withUnsafeBufferPointer { source in
     Tensor(shape: [batch, channels, outHeight, outWidth]) { target in
       let (source, target) = (source.baseAddress!, target.baseAddress!)
-      forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+      ComputeThreads.parallelRanges(planes, minimumPerWorker: planesPerWorker) { range in
         for plane in range {
           let sourcePlane = source + plane * height * width
           let targetPlane = target + plane * outHeight * outWidth
@@ -86,7 +87,7 @@ private func pad2d(
     let inputGradient = gradient.withUnsafeBufferPointer { outputGradient in
       Tensor(shape: [batch, channels, height, width]) { target in
         let (source, target) = (outputGradient.baseAddress!, target.baseAddress!)
-        forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+        ComputeThreads.parallelRanges(planes, minimumPerWorker: planesPerWorker) { range in
           for plane in range {
             let sourcePlane = source + plane * outHeight * outWidth
             let targetPlane = target + plane * height * width

@@ -1,5 +1,6 @@
 // Upsampling of `[N, C, H, W]` tensors by an integer factor: nearest neighbour and bilinear
 // (PyTorch's `Upsample(scale_factor:, mode: "nearest" | "bilinear", align_corners: False)`).
+import Kernels
 
 /// The batch, channels, height and width of a `[N, C, H, W]` tensor.
 private func imageDimensions(_ tensor: Tensor, _ name: String) -> (Int, Int, Int, Int) {
@@ -21,7 +22,7 @@ public func upsampleNearest2d(_ input: Tensor, scale: Int) -> Tensor {
   let output = input.withUnsafeBufferPointer { source in
     Tensor(shape: [batch, channels, outHeight, outWidth]) { target in
       let (source, target) = (source.baseAddress!, target.baseAddress!)
-      forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+      ComputeThreads.parallelRanges(planes, minimumPerWorker: planesPerWorker) { range in
         for plane in range {
           for y in 0..<height {
             let sourceRow = source + (plane * height + y) * width
@@ -43,7 +44,7 @@ public func upsampleNearest2d(_ input: Tensor, scale: Int) -> Tensor {
     let inputGradient = gradient.withUnsafeBufferPointer { outputGradient in
       Tensor(shape: [batch, channels, height, width]) { target in
         let (source, target) = (outputGradient.baseAddress!, target.baseAddress!)
-        forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+        ComputeThreads.parallelRanges(planes, minimumPerWorker: planesPerWorker) { range in
           for plane in range {
             for y in 0..<height {
               let targetRow = target + (plane * height + y) * width
@@ -92,7 +93,7 @@ public func upsampleBilinear2d(_ input: Tensor, scale: Int) -> Tensor {
     Tensor(shape: [batch, channels, outHeight, outWidth]) { target in
       let (source, target) = (source.baseAddress!, target.baseAddress!)
       columns.withUnsafeBufferPointer { columns in
-        forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+        ComputeThreads.parallelRanges(planes, minimumPerWorker: planesPerWorker) { range in
           for plane in range {
             let sourcePlane = source + plane * height * width
             let targetPlane = target + plane * outHeight * outWidth
@@ -121,7 +122,7 @@ public func upsampleBilinear2d(_ input: Tensor, scale: Int) -> Tensor {
       Tensor(shape: [batch, channels, height, width]) { target in
         let (source, target) = (outputGradient.baseAddress!, target.baseAddress!)
         columns.withUnsafeBufferPointer { columns in
-          forEachRange(planes, minimumPerWorker: planesPerWorker) { range in
+          ComputeThreads.parallelRanges(planes, minimumPerWorker: planesPerWorker) { range in
             for plane in range {
               let sourcePlane = source + plane * outHeight * outWidth
               let targetPlane = target + plane * height * width
