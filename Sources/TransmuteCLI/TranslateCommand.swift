@@ -61,6 +61,11 @@ enum TranslateCommand: Command {
     let explicitDirection = arguments.values["direction"] == nil ? nil : direction
 
     // Everything is checked before any work: the model, then the plan.
+    guard FileManager.default.fileExists(atPath: modelPath) else {
+      throw UsageError(
+        "the model \(modelPath) does not exist",
+        hint: "give --model a model directory (config.json with G_A/G_B) or a .pth generator")
+    }
     let model: TranslationModel
     do {
       model = try TranslationModel.load(

@@ -88,6 +88,13 @@ import Testing
       unknownDomain.error.contains(
         "the model's domains are 'photo' (A) and 'painting' (B), not 'zebra'"))
 
+    let captured = CapturedConsole()
+    let missingModel = Transmute.main(
+      ["translate", "--model", "/nonexistent/model", "--input", input.path, "--output", other],
+      console: captured.console)
+    #expect(missingModel == 2)
+    #expect(captured.error.contains("the model /nonexistent/model does not exist"))
+
     let missingOutput = run([])
     #expect(missingOutput.status == 2)
     #expect(missingOutput.error.contains("missing option '--output'"))
