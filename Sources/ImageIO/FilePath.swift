@@ -29,7 +29,9 @@ public struct FilePath: Hashable, Sendable, Comparable, CustomStringConvertible,
     self.init(url.path)
   }
 
-  /// The path as text for people: valid UTF-8 as is, any other byte as `\xFF`.
+  /// The path as text for people: valid UTF-8 as is, any other byte as `\xFF`, and control
+  /// characters (a newline in a file name) escaped as `\n`, `\t` or `\x1B`, so that one name
+  /// is always one line of a report.
   public var description: String {
     var text = ""
     var index = 0
@@ -39,12 +41,19 @@ public struct FilePath: Hashable, Sendable, Comparable, CustomStringConvertible,
       var decoder = UTF8()
       switch decoder.decode(&iterator) {
       case .scalarValue(let scalar):
-        text.unicodeScalars.append(scalar)
+        switch scalar {
+        case "\n": text += "\\n"
+        case "\t": text += "\\t"
+        case "\r": text += "\\r"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+          text += "\\x" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 2)
+        default: text.unicodeScalars.append(scalar)
+        }
         index += String(scalar).utf8.count
       case .emptyInput:
         index = bytes.count
       case .error:
-        text += "\\x" + String(bytes[index], radix: 16, uppercase: true)
+        text += "\\x" + String(bytes[index], radix: 16, uppercase: true).leftPadded(to: 2)
         index += 1
       }
     }
@@ -101,5 +110,12 @@ public struct FilePath: Hashable, Sendable, Comparable, CustomStringConvertible,
 
   public static func < (lhs: FilePath, rhs: FilePath) -> Bool {
     lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+  }
+}
+
+extension String {
+  /// This text with `0` in front up to `width` characters (`"7"` → `"07"`).
+  fileprivate func leftPadded(to width: Int) -> String {
+    String(repeating: "0", count: max(0, width - count)) + self
   }
 }

@@ -49,7 +49,7 @@ public enum ImageIOError: Error, CustomStringConvertible, Equatable, Sendable {
     case .tooLarge(_, let width, let height, let maxPixels):
       return
         "the image is \(width)×\(height) = \(width * height) pixels, above the limit of "
-        + "\(maxPixels) pixels (a limit that can be raised; see docs/IMAGES.md)"
+        + "\(maxPixels) pixels, set to keep memory bounded (see docs/IMAGES.md)"
     case .fileTooLarge(_, let bytes, let maxBytes):
       return
         "the file is \(bytes) bytes, more than an image within the pixel limit can take "

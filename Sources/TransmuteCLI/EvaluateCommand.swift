@@ -75,6 +75,9 @@ enum EvaluateCommand: Command {
       for problem in folder.problems { console.error("warning: \(problem)") }
       splits.append((name, folder.prefix(limit)))
     }
+    if let reportPath = arguments.string("report") {
+      try checkReportDestination(reportPath)
+    }
     let classifierPath = arguments.string("classifier")
     let classifier = try classifierPath.map { path throws(EvaluationError) in
       try DomainClassifier.load(from: URL(fileURLWithPath: path))
@@ -110,6 +113,22 @@ enum EvaluateCommand: Command {
       console.error("report written to \(reportPath)")
     }
     return 0
+  }
+
+  /// Refuses a `--report` path whose folder does not exist or that is itself a folder, so
+  /// that a long evaluation does not end without its report.
+  static func checkReportDestination(_ path: String) throws(EvaluationError) {
+    let url = URL(fileURLWithPath: path)
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+      throw EvaluationError(.unwritable, path: path, reason: "it is a folder; give a file name")
+    }
+    let folder = url.deletingLastPathComponent().path
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder),
+      isFolder.boolValue
+    else {
+      throw EvaluationError(.unwritable, path: path, reason: "its folder \(folder) does not exist")
+    }
   }
 
   /// The model's `config.json`, read before anything heavy is loaded.

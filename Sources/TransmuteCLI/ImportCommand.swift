@@ -2,6 +2,7 @@
 /// directory.
 import Checkpoints
 import Foundation
+import ImageIO
 import Models
 import NeuralNet
 import Tensors
@@ -69,6 +70,19 @@ enum ImportCommand: Command {
       ? .bilinear : .nearest
     let roles = try assignRoles(files)
     try checkOutputFolder(output)
+    for file in files {
+      var isFolder: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else {
+        throw UsageError(
+          "\(FilePath(file)): no such file",
+          hint: "give the .pth or .safetensors files of the generators (latest_net_G_A.pth …)")
+      }
+      if isFolder.boolValue {
+        throw UsageError(
+          "\(FilePath(file)): is a folder, not a checkpoint file",
+          hint: "give the files inside it, e.g. \(file)/latest_net_G_A.pth")
+      }
+    }
 
     // Read each network and check that they describe one model.
     var weights: [NetworkRole: GeneratorWeights] = [:]

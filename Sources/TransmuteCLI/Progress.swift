@@ -12,6 +12,8 @@ public final class ProgressReporter: @unchecked Sendable {
   private let started = Date()
   private let lock = NSLock()
   private var completed = 0
+  /// Units passed over without work (outputs that exist): counted, but not in the rate.
+  private var skipped = 0
   private var lastDraw = Date.distantPast
   private let plainInterval: TimeInterval
   private let quiet: Bool
@@ -35,10 +37,12 @@ public final class ProgressReporter: @unchecked Sendable {
   }
 
   /// Marks `count` more units done; `detail` (say, the current losses) follows the counts.
-  public func advance(by count: Int = 1, detail: String = "") {
+  /// Units `skipped` without work count towards the total but not towards the rate.
+  public func advance(by count: Int = 1, skipped: Bool = false, detail: String = "") {
     lock.lock()
     defer { lock.unlock() }
     completed += count
+    if skipped { self.skipped += count }
     guard !quiet else { return }
     let now = Date()
     let finished = total.map { completed >= $0 } ?? false
@@ -64,7 +68,7 @@ public final class ProgressReporter: @unchecked Sendable {
   /// The text of one progress line.
   func line(now: Date, detail: String, bar: Bool) -> String {
     let elapsed = now.timeIntervalSince(started)
-    let rate = elapsed > 0 ? Double(completed) / elapsed : 0
+    let rate = elapsed > 0 ? Double(completed - skipped) / elapsed : 0
     var parts = [label]
     if let total {
       if bar {

@@ -54,7 +54,10 @@ enum TranslateCommand: Command {
     let output = FilePath(try arguments.required("output", placeholder: "FILE|DIR"))
     let options = try translationOptions(arguments)
     let quiet = arguments.flag("quiet")
-    let verbose = arguments.flag("verbose") && !quiet
+    let verbose = arguments.flag("verbose")
+    if quiet && verbose {
+      throw UsageError("--quiet and --verbose cannot be used together; choose one")
+    }
     let direction = try arguments.choice("direction", ["AtoB", "BtoA"]).flatMap {
       TranslationDirection(rawValue: $0)
     }
@@ -95,6 +98,11 @@ enum TranslateCommand: Command {
       console.error(
         "translate: \(plan.files.count) image(s) from \(input) to \(output) with \(modelPath) "
           + "(\(model.direction.generator.rawValue): \(from) → \(to))")
+      if !plan.problems.isEmpty {
+        console.error(
+          "note: \(plan.problems.count) more entr\(plan.problems.count == 1 ? "y" : "ies") "
+            + "cannot be read; the summary lists them")
+      }
       for note in plan.notes { console.error("note: \(note)") }
     }
     let progress = ProgressReporter(
@@ -112,6 +120,8 @@ enum TranslateCommand: Command {
         }
       case .skipped:
         if verbose { console.error("skip \(event.input): its output exists") }
+        progress.advance(skipped: true)
+        return
       case .failed(let reason):
         if !quiet { console.error("failed \(event.input): \(reason)") }
       }

@@ -25,6 +25,13 @@ import Testing
     #expect(FilePath("ok ☃.png").string == "ok ☃.png")
   }
 
+  @Test func controlCharactersAreEscapedSoANameStaysOneLine() {
+    let path = FilePath(bytes: Array("a\nb\tc\u{1B}[31m\u{7F}.png".utf8))
+    #expect(path.description == "a\\nb\\tc\\x1B[31m\\x7F.png")
+    #expect(!path.description.contains("\n"))
+    #expect(FilePath(bytes: Array("x\u{1}".utf8)).description == "x\\x01")
+  }
+
   @Test func errorsReadPathColonReason() {
     let path = FilePath(bytes: [0xFF] + Array(".png".utf8))
     #expect(
@@ -36,6 +43,6 @@ import Testing
       ImageIOError.tooLarge(path: "b.jpg", width: 20000, height: 10000, maxPixels: 100_000_000)
         .description
         == "b.jpg: the image is 20000×10000 = 200000000 pixels, above the limit of 100000000 "
-        + "pixels (a limit that can be raised; see docs/IMAGES.md)")
+        + "pixels, set to keep memory bounded (see docs/IMAGES.md)")
   }
 }

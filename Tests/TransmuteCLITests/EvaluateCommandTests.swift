@@ -122,6 +122,21 @@ import Testing
         == "transmute evaluate: /nonexistent/testA: no such folder (given as --a)\n")
   }
 
+  @Test func reportFolderIsCheckedBeforeTheWork() throws {
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      [
+        "evaluate", "--model", "/nonexistent/model", "--a",
+        fixtures.appendingPathComponent("A").path,
+        "--report", "/nonexistent/folder/report.json",
+      ], console: captured.console)
+    #expect(status == 1)
+    #expect(
+      captured.error
+        == "transmute evaluate: /nonexistent/folder/report.json: its folder "
+        + "/nonexistent/folder does not exist\n")
+  }
+
   @Test func modelWithoutConfigurationIsNamed() throws {
     let work = try temporaryFolder("no-config")
     defer { try? FileManager.default.removeItem(at: work) }

@@ -184,6 +184,8 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
       (["1", "2", "3", "4", "5", "--output", folder.file("m")], "at most four files"),
       (["latest_net_D_A.pth", "--output", folder.file("m")], "needs a generator"),
       (["x_net_G_A.pth", "y_net_G_A.pth", "--output", folder.file("m")], "two files hold G_A"),
+      (["/nonexistent/latest_net_G_A.pth", "--output", folder.file("m")], "no such file"),
+      ([folder.path, "--output", folder.file("m")], "is a folder, not a checkpoint file"),
     ]
     for (arguments, fragment) in cases {
       let captured = CapturedConsole()

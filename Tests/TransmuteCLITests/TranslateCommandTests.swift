@@ -48,6 +48,7 @@ import Testing
     }
     #expect(captured.error.hasPrefix("translate: 11 image(s) from \(input.path) to \(output.path)"))
     #expect(captured.error.contains("(G_A: photo → painting)"))
+    #expect(captured.error.contains("note: 1 more entry cannot be read; the summary lists them"))
     for name in ["odd.png", "nested/rotated.jpg", "mixed/really_png.png", "mixed/deep16.png"] {
       #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path))
     }
@@ -81,6 +82,10 @@ import Testing
     let bothSizes = run(["--output", other, "--size", "64", "--scale-width", "64"])
     #expect(bothSizes.status == 2)
     #expect(bothSizes.error.contains("--size and --scale-width cannot be used together"))
+
+    let quietAndVerbose = run(["--output", other, "--quiet", "--verbose"])
+    #expect(quietAndVerbose.status == 2)
+    #expect(quietAndVerbose.error.contains("--quiet and --verbose cannot be used together"))
 
     let unknownDomain = run(["--output", other, "--to", "zebra"])
     #expect(unknownDomain.status == 2)
