@@ -210,9 +210,9 @@ public final class Sequential: Layer {
     self.init(layers)
   }
 
-  /// Applies each layer in turn.
+  /// Applies each layer in turn (each measured by the `Profiler` while it is on).
   public func callAsFunction(_ input: Tensor) -> Tensor {
-    layers.reduce(input) { value, layer in layer(value) }
+    layers.reduce(input) { value, layer in LayerProfiling.apply(layer, to: value) }
   }
 
   public var children: [(name: String, layer: any Layer)] {

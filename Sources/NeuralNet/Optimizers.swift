@@ -63,6 +63,8 @@ public final class Adam: Optimizer {
   }
 
   public func step() {
+    Profiler.begin(LayerProfiling.optimizerLabel)
+    defer { Profiler.end() }
     let oneMinusBeta1 = Float(1 - beta1)
     let beta2Float = Float(beta2)
     let oneMinusBeta2 = Float(1 - beta2)
@@ -195,6 +197,8 @@ public final class SGD: Optimizer {
   }
 
   public func step() {
+    Profiler.begin(LayerProfiling.optimizerLabel)
+    defer { Profiler.end() }
     let rate = Float(learningRate)
     let momentumFloat = Float(momentum)
     let keep = Float(1 - dampening)

@@ -28,10 +28,14 @@ final class AutogradNode: @unchecked Sendable {
   /// may write its result into that buffer. Dropped after `backward()`.
   var backwardFunction: ((consuming Tensor) -> [Tensor?])?
 
+  /// The `Profiler.measure` label this node was recorded under, while profiling.
+  let profileLabel: String?
+
   /// A leaf.
   init(leaf: Void) {
     isLeaf = true
     inputs = []
+    profileLabel = nil
   }
 
   /// An operation's output.
@@ -39,6 +43,7 @@ final class AutogradNode: @unchecked Sendable {
     isLeaf = false
     self.inputs = inputs
     backwardFunction = backward
+    profileLabel = Profiler.isEnabled ? Profiler.currentLabel : nil
   }
 }
 
@@ -126,6 +131,10 @@ extension Tensor {
       precondition(count == 1, "backward() without a seed needs one element, shape is \(shape)")
       rootGradient = Tensor(shape: shape, repeating: 1)
     }
+    let profileStart = Profiler.isEnabled ? Profiler.now() : nil
+    defer {
+      if let profileStart { Profiler.report.backwardSeconds += Profiler.now() - profileStart }
+    }
 
     withoutGradients {
       // Children before parents (iterative depth-first post-order).
@@ -160,7 +169,12 @@ extension Tensor {
           preconditionFailure(
             "backward() through a graph already walked; pass retainingGraph: true the first time")
         }
+        let profileLabel = profileStart != nil ? current.profileLabel : nil
+        let nodeStart = profileLabel != nil ? Profiler.now() : 0
         let inputGradients = backwardFunction(consume outputGradient)
+        if let profileLabel {
+          Profiler.report.backward[profileLabel, default: 0] += Profiler.now() - nodeStart
+        }
         precondition(inputGradients.count == current.inputs.count, "backward arity mismatch")
         for (input, inputGradient) in zip(current.inputs, inputGradients) {
           guard let input, let inputGradient else { continue }

@@ -129,17 +129,23 @@ private struct LogisticCrossEntropy: LossTerm {
 
 /// Mean absolute error `mean(|prediction − target|)` (PyTorch's `l1_loss`), a scalar.
 public func l1Loss(_ prediction: Tensor, _ target: Tensor) -> Tensor {
-  meanLoss(prediction, target, "l1Loss", AbsoluteError())
+  Profiler.measure(Profiler.lossLabel) {
+    meanLoss(prediction, target, "l1Loss", AbsoluteError())
+  }
 }
 
 /// Mean squared error `mean((prediction − target)²)` (PyTorch's `mse_loss`), a scalar.
 public func mseLoss(_ prediction: Tensor, _ target: Tensor) -> Tensor {
-  meanLoss(prediction, target, "mseLoss", SquaredError())
+  Profiler.measure(Profiler.lossLabel) {
+    meanLoss(prediction, target, "mseLoss", SquaredError())
+  }
 }
 
 /// Binary cross-entropy of `sigmoid(logits)` against `target` in `[0, 1]`, averaged over the
 /// elements (PyTorch's `binary_cross_entropy_with_logits`), a scalar; computed as
 /// `max(x, 0) − x·t + log(1 + e^(−|x|))`, which does not overflow.
 public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ target: Tensor) -> Tensor {
-  meanLoss(logits, target, "binaryCrossEntropyWithLogits", LogisticCrossEntropy())
+  Profiler.measure(Profiler.lossLabel) {
+    meanLoss(logits, target, "binaryCrossEntropyWithLogits", LogisticCrossEntropy())
+  }
 }

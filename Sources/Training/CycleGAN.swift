@@ -37,6 +37,12 @@ public struct StepRandoms: Sendable {
   public var fakeBPool: RandomGenerator
   /// The seed of the generators' dropout layers for this step.
   public var dropoutSeed: UInt64
+
+  public init(fakeAPool: RandomGenerator, fakeBPool: RandomGenerator, dropoutSeed: UInt64) {
+    self.fakeAPool = fakeAPool
+    self.fakeBPool = fakeBPool
+    self.dropoutSeed = dropoutSeed
+  }
 }
 
 /// The four networks, their optimisers and the objective.
