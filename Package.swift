@@ -38,6 +38,9 @@ let package = Package(
     .executableTarget(
       name: "TensorsBench", dependencies: ["Tensors"], path: "bench/TensorsBench"),
     .executableTarget(name: "ModelsBench", dependencies: ["Models"], path: "bench/ModelsBench"),
+    .executableTarget(
+      name: "CycleGANBench", dependencies: ["Training", "Translation"],
+      path: "bench/CycleGANBench"),
 
     // Tests mirror the targets; fixtures live beside them, written by scripts/.
     .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], resources: [.copy("Fixtures")]),
