@@ -208,7 +208,8 @@ class ReferenceInference:
     def __init__(self, size):
         import torch
         self.generator = make_generator(0).eval()
-        self.image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+        seeded = torch.Generator().manual_seed(1)
+        self.image = torch.rand(1, 3, size, size, generator=seeded) * 2 - 1
 
     def run(self):
         import torch
