@@ -314,6 +314,15 @@ def torch_breakdown(step, size):
             elif node.startswith("NativeBatchNorm"):
                 inner = find(event, "aten::native_batch_norm_backward")
                 kind = norm_kind(shape_of(inner, 0) if inner is not None else [], size)
+            elif node in ("AsStridedBackward0", "ViewBackward0"):
+                # The reshapes around instance_norm's batch_norm call.
+                inner = find(event, node)
+                kind = norm_kind(shape_of(inner, 0) if inner is not None else [], size)
+            elif node == "torch::autograd::CopySlices":
+                # An in-place activation on a norm's output (a view): the activation's backward
+                # with the copies that in-place updates of views need.
+                kind = ("D layers" if find(event, "LeakyReluBackward1") is not None
+                        else "activations")
             elif node.startswith("LeakyRelu"):
                 kind = "D layers"
             elif node.startswith(("Relu", "Tanh", "Threshold")):
