@@ -131,6 +131,25 @@ extension Layer {
     for child in children { child.layer.forEachLayer(visit) }
   }
 
+  /// Freezes (`false`) or unfreezes (`true`) every parameter of this layer and its descendants
+  /// (the reference's `set_requires_grad(net, flag)`): while frozen, gradients flow through the
+  /// layer to its input but none is computed for its parameters.
+  public func setRequiresGradient(_ flag: Bool) {
+    for parameter in parameters { parameter.requiresGradient = flag }
+  }
+
+  /// Runs `body` with every parameter of this layer and its descendants frozen, then restores
+  /// each parameter's previous setting.
+  public func withFrozenParameters<Result>(_ body: () throws -> Result) rethrows -> Result {
+    let parameters = self.parameters
+    let previous = parameters.map(\.requiresGradient)
+    for parameter in parameters { parameter.requiresGradient = false }
+    defer {
+      for (parameter, flag) in zip(parameters, previous) { parameter.requiresGradient = flag }
+    }
+    return try body()
+  }
+
   /// Clears the gradient of every parameter (PyTorch's `zero_grad(set_to_none=True)`).
   public func clearGradients() {
     for parameter in parameters { parameter.gradient = nil }

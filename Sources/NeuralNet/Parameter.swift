@@ -3,41 +3,52 @@ import Tensors
 
 /// A trainable tensor of a layer (a convolution's `weight` or `bias`, a norm's `weight`).
 ///
-/// The value is a leaf of the gradient graph: after `loss.backward()` its gradient is in
+/// The values are a leaf of the gradient graph: after `loss.backward()` the gradient is in
 /// `gradient`. An optimiser overwrites the elements in place, so the leaf (and any copy of the
 /// tensor held elsewhere) stays the same object across steps.
+///
+/// A parameter can be frozen (`requiresGradient = false`, PyTorch's `requires_grad_(False)`):
+/// layers then read its values cut from the graph, so no gradient is computed for it while
+/// gradients still flow through the layer to its input.
 public final class Parameter {
   /// The name inside its layer, as PyTorch's `state_dict` spells it (`weight`, `bias`).
   public let name: String
 
-  /// The current values; always a gradient leaf.
-  public private(set) var value: Tensor
+  /// The values as a gradient leaf, whether or not the parameter is frozen.
+  private var leaf: Tensor
+
+  /// Whether operations on `value` record gradients for this parameter (true unless frozen).
+  public var requiresGradient = true
 
   /// Creates a parameter holding a copy of `initialValue`'s elements as a new gradient leaf.
   public init(name: String, value initialValue: Tensor) {
     self.name = name
-    value = initialValue.detached().requiringGradient()
+    leaf = initialValue.detached().requiringGradient()
   }
 
+  /// The current values: the gradient leaf, or the same values cut from the graph while the
+  /// parameter is frozen.
+  public var value: Tensor { requiresGradient ? leaf : leaf.detached() }
+
   /// The shape of the value.
-  public var shape: [Int] { value.shape }
+  public var shape: [Int] { leaf.shape }
 
   /// The number of elements.
-  public var count: Int { value.count }
+  public var count: Int { leaf.count }
 
   /// The gradient accumulated by `backward()` since it was last cleared, shaped like `value`.
   public var gradient: Tensor? {
-    get { value.gradient }
-    set { value.gradient = newValue }
+    get { leaf.gradient }
+    set { leaf.gradient = newValue }
   }
 
   /// Overwrites the values in place (the gradient leaf is kept); the shape must match.
   public func assign(_ newValue: Tensor) {
     precondition(
       newValue.shape == value.shape,
-      "parameter \(name): new shape \(newValue.shape) differs from \(value.shape)")
+      "parameter \(name): new shape \(newValue.shape) differs from \(leaf.shape)")
     newValue.withUnsafeBufferPointer { source in
-      value.withUnsafeMutableBufferPointer { target in
+      leaf.withUnsafeMutableBufferPointer { target in
         _ = target.update(fromContentsOf: source)
       }
     }
@@ -47,7 +58,7 @@ public final class Parameter {
   public func updateInPlace<Result>(
     _ body: (UnsafeMutableBufferPointer<Float>) throws -> Result
   ) rethrows -> Result {
-    try value.withUnsafeMutableBufferPointer(body)
+    try leaf.withUnsafeMutableBufferPointer(body)
   }
 }
 

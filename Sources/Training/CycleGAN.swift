@@ -6,7 +6,7 @@
 /// `B` `[N, Cb, H, W]`:
 ///
 ///     fake_B = G_A(A), rec_A = G_B(fake_B), fake_A = G_B(B), rec_B = G_A(fake_A)
-///     G step (D's gradients discarded):
+///     G step (D frozen: no gradients for D's parameters):
 ///       idt_A = λ_B·λ_idt·|G_A(B) − B|₁,  idt_B = λ_A·λ_idt·|G_B(A) − A|₁   (when λ_idt > 0)
 ///       G_A = GAN(D_A(fake_B), real), G_B = GAN(D_B(fake_A), real)
 ///       cycle_A = λ_A·|rec_A − A|₁, cycle_B = λ_B·|rec_B − B|₁
@@ -170,8 +170,8 @@ public final class CycleGAN {
     let fakeA = generatorB(realB)
     let reconstructedB = generatorA(fakeA)
 
-    // G step. The discriminators' gradients from this backward are cleared before the D
-    // step, which is what the reference's `set_requires_grad(D, False)` amounts to.
+    // G step. The discriminators are frozen while they judge the fakes (the reference's
+    // `set_requires_grad(D, False)`): the gradient reaches the fakes, none is computed for D.
     optimizerG.clearGradients()
     var generatorLoss = Tensor(0)
     var identityA: Tensor? = nil
@@ -187,8 +187,12 @@ public final class CycleGAN {
       identityA = idtA
       identityB = idtB
     }
-    let adversarialA = ganLoss(discriminatorA(fakeB), real: true)
-    let adversarialB = ganLoss(discriminatorB(fakeA), real: true)
+    let adversarialA = discriminatorA.withFrozenParameters {
+      ganLoss(discriminatorA(fakeB), real: true)
+    }
+    let adversarialB = discriminatorB.withFrozenParameters {
+      ganLoss(discriminatorB(fakeA), real: true)
+    }
     let cycleA = l1Loss(reconstructedA, realA) * lambdaA
     let cycleB = l1Loss(reconstructedB, realB) * lambdaB
     generatorLoss = generatorLoss + adversarialA + adversarialB + cycleA + cycleB

@@ -131,6 +131,35 @@ func makeFixtureSequential() -> Sequential {
     #expect(convolution.weight.gradient == nil)
   }
 
+  @Test func frozenParametersGetNoGradientWhileTheInputGetsTheSameOne() {
+    let network = Sequential(
+      Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, padding: 1),
+      InstanceNorm2d(channels: 3, affine: true), LeakyReLU(slope: 0.2),
+      Conv2d(inputChannels: 3, outputChannels: 1, kernelSize: 3, stride: 2))
+    var random = RandomGenerator(seed: 11)
+    Initialization().apply(to: network, using: &random)
+    let values = Tensor.randomUniform(
+      shape: [1, 2, 6, 6], lowerBound: -1, upperBound: 1, using: &random)
+
+    // Unfrozen: the input and every parameter get a gradient.
+    let input = values.requiringGradient()
+    network(input).sum().backward()
+    let inputGradient = input.gradient?.scalars
+    #expect(network.parameters.allSatisfy { $0.gradient != nil })
+    network.clearGradients()
+
+    // Frozen: the same input gradient, no parameter gradient, and the flags come back after.
+    let frozenInput = values.requiringGradient()
+    network.withFrozenParameters {
+      #expect(network.parameters.allSatisfy { !$0.requiresGradient && !$0.value.requiresGradient })
+      network(frozenInput).sum().backward()
+    }
+    #expect(frozenInput.gradient?.scalars == inputGradient)
+    #expect(network.parameters.allSatisfy { $0.gradient == nil && $0.requiresGradient })
+    network(frozenInput).sum().backward()
+    #expect(network.parameters.allSatisfy { $0.gradient != nil })
+  }
+
   @Test func dropoutZeroesAboutHalfInTrainingAndIsTheIdentityInEvaluation() {
     let input = Tensor(shape: [4, 8, 16, 16], repeating: 1)
     let first = Dropout(probability: 0.5, seed: 7)
