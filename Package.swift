@@ -21,7 +21,7 @@ let package = Package(
     .target(name: "Kernels", dependencies: ["CBLAS"]),
     .target(name: "Tensors", dependencies: ["Kernels"]),
     .target(name: "ImageIO", dependencies: ["CImageCodecs", "Tensors"]),
-    .target(name: "NeuralNet", dependencies: ["Tensors"]),
+    .target(name: "NeuralNet", dependencies: ["Tensors", "Kernels"]),
     .target(name: "Checkpoints", dependencies: ["Tensors", "CZip"]),
     .target(name: "Models", dependencies: ["NeuralNet", "Checkpoints"]),
     .target(name: "Training", dependencies: ["Models", "Checkpoints", "ImageIO"]),

@@ -82,6 +82,37 @@ struct OptimizersFixture: Decodable {
     }
   }
 
+  /// A large parameter is updated in SIMD lanes on several workers; a five-element parameter
+  /// only element by element. Both must give the same numbers for the same elements.
+  @Test func adamGivesTheSameNumbersInLanesAndWorkersAsElementByElement() {
+    var random = RandomGenerator(seed: 5)
+    let count = 200_003
+    let large = Parameter(
+      name: "large",
+      value: Tensor.randomUniform(shape: [count], lowerBound: -1, upperBound: 1, using: &random))
+    let firstSlice = 131_069
+    func slice(_ tensor: Tensor) -> [Float] { Array(tensor.scalars[firstSlice..<(firstSlice + 5)]) }
+    let small = Parameter(
+      name: "small", value: Tensor(shape: [5], scalars: slice(large.value)))
+    let settings = (learningRate: 0.01, beta1: 0.5, beta2: 0.999, weightDecay: 0.1)
+    let largeAdam = Adam(
+      parameters: [("p", large)], learningRate: settings.learningRate, beta1: settings.beta1,
+      beta2: settings.beta2, weightDecay: settings.weightDecay)
+    let smallAdam = Adam(
+      parameters: [("p", small)], learningRate: settings.learningRate, beta1: settings.beta1,
+      beta2: settings.beta2, weightDecay: settings.weightDecay)
+    for _ in 0..<3 {
+      let gradient = Tensor.randomNormal(
+        shape: [count], mean: 0, standardDeviation: 1, using: &random)
+      large.gradient = gradient
+      small.gradient = Tensor(shape: [5], scalars: slice(gradient))
+      largeAdam.step()
+      smallAdam.step()
+    }
+    #expect(slice(large.value) == small.value.scalars)
+    #expect(large.value.scalars.allSatisfy { $0.isFinite })
+  }
+
   @Test func adamSkipsParametersWithoutGradientAndRestoresItsState() throws {
     let used = Parameter(name: "used", value: Tensor(shape: [3], scalars: [1, 2, 3]))
     let unused = Parameter(name: "unused", value: Tensor(shape: [2], scalars: [5, 6]))
