@@ -115,7 +115,8 @@ enum Winograd {
     let tiling = Tiling(g)
     inputGradient.update(repeating: 0, count: g.inputCount)
     ScratchPool.withBuffer(36 * g.outChannels * g.inChannels) { u in
-      transformWeight(g, weight: weight, into: u)
+      // Uᵀ directly, so that the products need no transposition (which OpenBLAS packs slower).
+      transformWeight(g, weight: weight, into: u, transposed: true)
       ScratchPool.withBuffer(tiling.transformedCount(g.outChannels)) { dm in
         ScratchPool.withBuffer(tiling.transformedCount(g.inChannels)) { dv in
           for n in 0..<g.batch {
@@ -128,9 +129,9 @@ enum Winograd {
                 tiling, gradient, firstTileRow: firstTileRow, tileRows: tileRows, into: dm)
               ComputeThreads.parallelFor(36) { point in
                 cblas_sgemm(
-                  CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.inChannels),
+                  CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.inChannels),
                   Int32(tileCount), Int32(g.outChannels), 1,
-                  u + point * g.outChannels * g.inChannels, Int32(g.inChannels),
+                  u + point * g.outChannels * g.inChannels, Int32(g.outChannels),
                   dm + point * g.outChannels * tiling.bandStride, Int32(tiling.bandStride), 0,
                   dv + point * g.inChannels * tiling.bandStride, Int32(tiling.bandStride))
               }
@@ -276,11 +277,17 @@ enum Winograd {
           // (Aᵀ M) A, scattered into the band's tile-aligned plane.
           let corners = tiling.corners(first: first, tileCount: tileCount, planeWidth: planeWidth)
           let lanes = min(8, tileCount - first)
+          let contiguous = corners[7] == corners[0] + 28
           for i in 0..<4 {
             let y = outputRows(
               columns[6 * i], columns[6 * i + 1], columns[6 * i + 2], columns[6 * i + 3],
               columns[6 * i + 4], columns[6 * i + 5])
             let rowStart = plane + i * planeWidth
+            if contiguous {
+              // Eight neighbouring tiles of one row: 32 floats from the first corner.
+              storeInterleaved(y.0, y.1, y.2, y.3, to: rowStart + corners[0])
+              continue
+            }
             for lane in 0..<lanes {
               let target = rowStart + corners[lane]
               target[0] = y.0[lane]
@@ -373,9 +380,10 @@ enum Winograd {
     let pointStride = g.inChannels * tiling.bandStride
     let firstY = firstTileRow * 4 - g.paddingY
     ComputeThreads.parallelFor(g.inChannels) { ci in
-      ScratchPool.withBuffer(planeWidth * planeHeight + 36 * 8) { scratch in
+      // 8 floats past the plane for the vector adds of the last patch row (which add zeros).
+      ScratchPool.withBuffer(planeWidth * planeHeight + 36 * 8 + 8) { scratch in
         let plane = scratch + 36 * 8
-        plane.update(repeating: 0, count: planeWidth * planeHeight)
+        plane.update(repeating: 0, count: planeWidth * planeHeight + 8)
         let columns = UnsafeMutableRawPointer(scratch).bindMemory(to: Lanes.self, capacity: 36)
         for first in stride(from: 0, to: tileCount, by: 8) {
           let source = dv + ci * tiling.bandStride + first
@@ -395,11 +403,20 @@ enum Winograd {
           // (B dV) Bᵀ, added into the overlapping patches of the band's plane.
           let corners = tiling.corners(first: first, tileCount: tileCount, planeWidth: planeWidth)
           let lanes = min(8, tileCount - first)
+          let contiguous = corners[7] == corners[0] + 28
           for i in 0..<6 {
             let d = inputRowsAdjoint(
               columns[6 * i], columns[6 * i + 1], columns[6 * i + 2], columns[6 * i + 3],
               columns[6 * i + 4], columns[6 * i + 5])
             let rowStart = plane + i * planeWidth
+            if contiguous {
+              // Eight neighbouring patches of one row: columns 0–3 of patch l are the 32
+              // floats from the first corner, columns 4–5 overlap the next patch's 0–1.
+              addInterleaved(d.0, d.1, d.2, d.3, to: rowStart + corners[0])
+              let zero = Lanes(repeating: 0)
+              addInterleaved(d.4, d.5, zero, zero, to: rowStart + corners[0] + 4)
+              continue
+            }
             for lane in 0..<lanes {
               let target = rowStart + corners[lane]
               target[0] += d.0[lane]
@@ -426,52 +443,65 @@ enum Winograd {
     }
   }
 
-  /// `U[ξ, co, ci] = (G g Gᵀ)[ξ]` for weight `[Cout, Cin, 3, 3]`; U is `[36, Cout, Cin]`.
+  /// `U[ξ, co, ci] = (G g Gᵀ)[ξ]` for weight `[Cout, Cin, 3, 3]`; U is `[36, Cout, Cin]`, or
+  /// `[36, Cin, Cout]` (each point's matrix transposed) when `transposed`.
   static func transformWeight(
-    _ g: ConvolutionGeometry, weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>
+    _ g: ConvolutionGeometry, weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>,
+    transposed: Bool = false
   ) {
     let pointStride = g.outChannels * g.inChannels
-    ComputeThreads.parallelFor(g.outChannels, minimumPerWorker: 4) { co in
-      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { columns in
-        for first in stride(from: 0, to: g.inChannels, by: 8) {
-          let lanes = min(8, g.inChannels - first)
-          let kernels = weight + (co * g.inChannels + first) * 9
+    // Rows of U's point matrices, and the channel that runs along them (one per SIMD lane).
+    let (rows, columns) = transposed ? (g.inChannels, g.outChannels) : (g.outChannels, g.inChannels)
+    // From one lane's kernel to the next one's: the next input channel or the next output one.
+    let laneStride = transposed ? g.inChannels * 9 : 9
+    let rowStride = transposed ? 9 : g.inChannels * 9
+    ComputeThreads.parallelFor(rows, minimumPerWorker: 4) { row in
+      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { partial in
+        for first in stride(from: 0, to: columns, by: 8) {
+          let lanes = min(8, columns - first)
+          let kernels = weight + row * rowStride + first * laneStride
           // Eight kernels side by side, one SIMD lane each.
           func tap(_ index: Int) -> Lanes {
+            let k = kernels + index
+            if lanes == 8 {
+              return Lanes(
+                k[0], k[laneStride], k[2 * laneStride], k[3 * laneStride], k[4 * laneStride],
+                k[5 * laneStride], k[6 * laneStride], k[7 * laneStride])
+            }
             var value = Lanes(repeating: 0)
-            for lane in 0..<lanes { value[lane] = kernels[lane * 9 + index] }
+            for lane in 0..<lanes { value[lane] = k[lane * laneStride] }
             return value
           }
           // G g: along the rows of each kernel column.
           for b in 0..<3 {
             let r = weightRows(tap(b), tap(3 + b), tap(6 + b))
-            columns[b] = r.0
-            columns[3 + b] = r.1
-            columns[6 + b] = r.2
-            columns[9 + b] = r.3
-            columns[12 + b] = r.4
-            columns[15 + b] = r.5
+            partial[b] = r.0
+            partial[3 + b] = r.1
+            partial[6 + b] = r.2
+            partial[9 + b] = r.3
+            partial[12 + b] = r.4
+            partial[15 + b] = r.5
           }
           // (G g) Gᵀ: along each row.
-          let destination = u + co * g.inChannels + first
+          let destination = u + row * columns + first
           for i in 0..<6 {
-            let c = weightRows(columns[3 * i], columns[3 * i + 1], columns[3 * i + 2])
-            let row = destination + 6 * i * pointStride
+            let c = weightRows(partial[3 * i], partial[3 * i + 1], partial[3 * i + 2])
+            let point = destination + 6 * i * pointStride
             if lanes == 8 {
-              store(c.0, row)
-              store(c.1, row + pointStride)
-              store(c.2, row + 2 * pointStride)
-              store(c.3, row + 3 * pointStride)
-              store(c.4, row + 4 * pointStride)
-              store(c.5, row + 5 * pointStride)
+              store(c.0, point)
+              store(c.1, point + pointStride)
+              store(c.2, point + 2 * pointStride)
+              store(c.3, point + 3 * pointStride)
+              store(c.4, point + 4 * pointStride)
+              store(c.5, point + 5 * pointStride)
             } else {
               for lane in 0..<lanes {
-                row[lane] = c.0[lane]
-                row[pointStride + lane] = c.1[lane]
-                row[2 * pointStride + lane] = c.2[lane]
-                row[3 * pointStride + lane] = c.3[lane]
-                row[4 * pointStride + lane] = c.4[lane]
-                row[5 * pointStride + lane] = c.5[lane]
+                point[lane] = c.0[lane]
+                point[pointStride + lane] = c.1[lane]
+                point[2 * pointStride + lane] = c.2[lane]
+                point[3 * pointStride + lane] = c.3[lane]
+                point[4 * pointStride + lane] = c.4[lane]
+                point[5 * pointStride + lane] = c.5[lane]
               }
             }
           }
@@ -585,9 +615,14 @@ enum Winograd {
   static func weightRows(_ g0: Lanes, _ g1: Lanes, _ g2: Lanes) -> (
     Lanes, Lanes, Lanes, Lanes, Lanes, Lanes
   ) {
+    // Multiplications by the reciprocals (vector division is several times slower).
     let outer = g0 + g2
-    let near = g0 / 24 + g2 / 6
-    return (g0 / 4, (outer + g1) / -6, (outer - g1) / -6, near + g1 / 12, near - g1 / 12, g2)
+    let near = g0 * (1 / 24) + g2 * (1 / 6)
+    let g1Twelfth = g1 * (1 / 12)
+    return (
+      g0 * 0.25, (outer + g1) * (-1 / 6), (outer - g1) * (-1 / 6), near + g1Twelfth,
+      near - g1Twelfth, g2
+    )
   }
 
   /// `Gᵀ u`, the adjoint of `weightRows`.
@@ -597,9 +632,10 @@ enum Winograd {
   ) -> (Lanes, Lanes, Lanes) {
     let sum12 = u1 + u2
     let sum34 = u3 + u4
-    let g0 = u0 / 4 - sum12 / 6 + sum34 / 24
-    let g1 = (u2 - u1) / 6 + (u3 - u4) / 12
-    let g2 = sum34 / 6 - sum12 / 6 + u5
+    let sum12Sixth = sum12 * (1 / 6)
+    let g0 = u0 * 0.25 - sum12Sixth + sum34 * (1 / 24)
+    let g1 = (u2 - u1) * (1 / 6) + (u3 - u4) * (1 / 12)
+    let g2 = sum34 * (1 / 6) - sum12Sixth + u5
     return (g0, g1, g2)
   }
 
@@ -624,6 +660,43 @@ enum Winograd {
     let low = SIMD16<Float>(lowHalf: load(start), highHalf: load(start + 8))
     let high = SIMD16<Float>(lowHalf: load(start + 16), highHalf: load(start + 24))
     return Lanes(lowHalf: low.evenHalf.evenHalf, highHalf: high.evenHalf.evenHalf)
+  }
+
+  /// The 32 floats `a[0], b[0], c[0], d[0], a[1], …, d[7]`, as four vectors.
+  @inline(__always)
+  static func interleaved(_ a: Lanes, _ b: Lanes, _ c: Lanes, _ d: Lanes) -> (
+    Lanes, Lanes, Lanes, Lanes
+  ) {
+    (
+      Lanes(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1]),
+      Lanes(a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3]),
+      Lanes(a[4], b[4], c[4], d[4], a[5], b[5], c[5], d[5]),
+      Lanes(a[6], b[6], c[6], d[6], a[7], b[7], c[7], d[7])
+    )
+  }
+
+  /// Writes `interleaved(a, b, c, d)` to the 32 floats at `destination`.
+  @inline(__always)
+  static func storeInterleaved(
+    _ a: Lanes, _ b: Lanes, _ c: Lanes, _ d: Lanes, to destination: UnsafeMutablePointer<Float>
+  ) {
+    let rows = interleaved(a, b, c, d)
+    store(rows.0, destination)
+    store(rows.1, destination + 8)
+    store(rows.2, destination + 16)
+    store(rows.3, destination + 24)
+  }
+
+  /// Adds `interleaved(a, b, c, d)` to the 32 floats at `destination`.
+  @inline(__always)
+  static func addInterleaved(
+    _ a: Lanes, _ b: Lanes, _ c: Lanes, _ d: Lanes, to destination: UnsafeMutablePointer<Float>
+  ) {
+    let rows = interleaved(a, b, c, d)
+    store(load(destination) + rows.0, destination)
+    store(load(destination + 8) + rows.1, destination + 8)
+    store(load(destination + 16) + rows.2, destination + 16)
+    store(load(destination + 24) + rows.3, destination + 24)
   }
 
   @inline(__always)

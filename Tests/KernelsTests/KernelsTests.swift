@@ -263,6 +263,14 @@ let winogradGeometries: [ConvolutionGeometry] = [
   ConvolutionGeometry(
     batch: 1, inChannels: 64, outChannels: 40, height: 18, width: 18, kernelHeight: 3,
     kernelWidth: 3),
+  // Rows of 8 and 16 tiles: groups of eight neighbouring tiles take the vector paths of the
+  // transforms; with a batch and a partial last tile row.
+  ConvolutionGeometry(
+    batch: 1, inChannels: 24, outChannels: 16, height: 10, width: 34, kernelHeight: 3,
+    kernelWidth: 3),
+  ConvolutionGeometry(
+    batch: 2, inChannels: 16, outChannels: 24, height: 18, width: 64, kernelHeight: 3,
+    kernelWidth: 3, paddingY: 1, paddingX: 1),
   // As many channels as a residual block of the generator (the rounding of the transforms
   // grows with the channel count).
   ConvolutionGeometry(
