@@ -27,8 +27,8 @@ GFLOP counts convolution work only, as 2 flops per multiply-add of the direct co
 its weight gradient when its weight requires one and its input gradient when its input does
 (so the G step's discriminator passes count forward and input gradient only, and first layers
 fed real or detached images count no input gradient). The count is taken with forward hooks
-during PyTorch's warm-up and used for every column. Transmute's G step also computes the
-discriminators' weight gradients (then discards them), about 0.7% more than counted.
+during PyTorch's warm-up and used for every column (Transmute's step skips the same
+gradients: its G step freezes the discriminators as the reference does).
 
 The breakdown profiles one more training step of the largest step row asked for: PyTorch under
 torch.profiler (events grouped by operator and, for convolutions and norms, by shape), Transmute
