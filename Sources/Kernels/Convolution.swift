@@ -88,8 +88,25 @@ enum ConvolutionCore {
     }
 
     // Each worker builds the column matrix of its own band (sized for its core's cache) and
-    // multiplies it at once, while it is still in cache.
+    // multiplies it at once, while it is still in cache. With fewer bands than workers (small
+    // images), the bands are taken one after another and each product is split instead.
     let bands = ColumnMatrix.Bands(g)
+    if bands.total < ComputeThreads.threadCount {
+      for index in 0..<bands.total {
+        let (n, firstRow, rowCount) = bands.band(index)
+        let bandWidth = rowCount * g.outWidth
+        ScratchPool.withBuffer(reduction * bandWidth) { columns in
+          ColumnMatrix.build(
+            g, image: input + n * g.inChannels * inPlane, firstRow: firstRow,
+            rowCount: rowCount, columns: columns)
+          ComputeThreads.sgemm(
+            transposeA: false, transposeB: false, g.outChannels, bandWidth, reduction, weight,
+            reduction, columns, bandWidth,
+            output + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane)
+        }
+      }
+      return
+    }
     ComputeThreads.parallelFor(bands.total) { index in
       let (n, firstRow, rowCount) = bands.band(index)
       let bandWidth = rowCount * g.outWidth
@@ -139,22 +156,38 @@ enum ConvolutionCore {
     // shared input rows, so the even bands run first and the odd ones after them; bands are
     // tall enough that two bands of the same parity never meet.
     let bands = ColumnMatrix.Bands(g, minimumRows: (g.kernelHeight - 1) / g.strideY + 1)
-    for parity in 0..<2 {
-      let count = (bands.perImage - parity + 1) / 2
-      ComputeThreads.parallelFor(g.batch * count) { index in
-        let n = index / count
-        let (_, firstRow, rowCount) = bands.band(n * bands.perImage + 2 * (index % count) + parity)
-        let bandWidth = rowCount * g.outWidth
-        ScratchPool.withBuffer(reduction * bandWidth) { columns in
+
+    // The product and scatter of band `index`; `splitting` spreads the product over the
+    // workers (when the bands themselves are fewer than the workers).
+    func multiplyAndScatter(_ index: Int, splitting: Bool) {
+      let (n, firstRow, rowCount) = bands.band(index)
+      let bandWidth = rowCount * g.outWidth
+      let gradientBand = outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth
+      ScratchPool.withBuffer(reduction * bandWidth) { columns in
+        if splitting {
+          ComputeThreads.sgemm(
+            transposeA: true, transposeB: false, reduction, bandWidth, g.outChannels, weight,
+            reduction, gradientBand, outPlane, columns, bandWidth)
+        } else {
           cblas_sgemm(
             CblasRowMajor, CblasTrans, CblasNoTrans, Int32(reduction), Int32(bandWidth),
-            Int32(g.outChannels), 1, weight, Int32(reduction),
-            outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth,
-            Int32(outPlane), 0, columns, Int32(bandWidth))
-          ColumnMatrix.accumulate(
-            g, columns: columns, firstRow: firstRow, rowCount: rowCount,
-            image: inputGradient + n * g.inChannels * inPlane)
+            Int32(g.outChannels), 1, weight, Int32(reduction), gradientBand, Int32(outPlane), 0,
+            columns, Int32(bandWidth))
         }
+        ColumnMatrix.accumulate(
+          g, columns: columns, firstRow: firstRow, rowCount: rowCount,
+          image: inputGradient + n * g.inChannels * inPlane)
+      }
+    }
+
+    for parity in 0..<2 {
+      let count = (bands.perImage - parity + 1) / 2
+      let jobs = g.batch * count
+      func band(_ job: Int) -> Int { job / count * bands.perImage + 2 * (job % count) + parity }
+      if jobs < ComputeThreads.threadCount {
+        for job in 0..<jobs { multiplyAndScatter(band(job), splitting: true) }
+      } else {
+        ComputeThreads.parallelFor(jobs) { job in multiplyAndScatter(band(job), splitting: false) }
       }
     }
   }
@@ -189,8 +222,25 @@ enum ConvolutionCore {
     }
 
     // Each worker sums the products of its own bands into its own copy of the gradient (the
-    // first worker's copy is the result), then the copies are added.
+    // first worker's copy is the result), then the copies are added. With fewer bands than
+    // workers (small images), the bands are taken one after another and each product split.
     let bands = ColumnMatrix.Bands(g)
+    if bands.total < ComputeThreads.threadCount {
+      for index in 0..<bands.total {
+        let (n, firstRow, rowCount) = bands.band(index)
+        let bandWidth = rowCount * g.outWidth
+        ScratchPool.withBuffer(reduction * bandWidth) { columns in
+          ColumnMatrix.build(
+            g, image: input + n * g.inChannels * inPlane, firstRow: firstRow,
+            rowCount: rowCount, columns: columns)
+          ComputeThreads.sgemm(
+            transposeA: false, transposeB: true, g.outChannels, reduction, bandWidth,
+            outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane,
+            columns, bandWidth, beta: index == 0 ? 0 : 1, weightGradient, reduction)
+        }
+      }
+      return
+    }
     let workers = min(ComputeThreads.threadCount, bands.total)
     let partialCount = g.outChannels * reduction
     ScratchPool.withBuffer(max(0, workers - 1) * partialCount) { partials in
