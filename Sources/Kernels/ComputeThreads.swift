@@ -43,9 +43,9 @@ public enum ComputeThreads {
     _ = threadCount
   }
 
-  /// Runs `body` over `0..<count` split into contiguous ranges, one per worker, with at most
-  /// `threadCount` workers and at least `minimumPerWorker` indices each; runs inline when one
-  /// worker is enough.
+  /// Runs `body` over `0..<count` split into contiguous ranges (about four per worker, taken
+  /// by whichever worker is free), with at most `threadCount` workers and at least
+  /// `minimumPerWorker` indices per worker; runs inline when one worker is enough.
   ///
   /// `body` must only write to memory that no other range writes.
   public static func parallelRanges(
@@ -56,16 +56,28 @@ public enum ComputeThreads {
       if count > 0 { body(0..<count) }
       return
     }
+    // Workers take blocks from a shared counter as they come free, so one that starts late (a
+    // sleeping thread takes tens of microseconds to wake) leaves its share to the others;
+    // measured, fixed halves made 36 small products no faster on two threads than on one.
+    let block = max(1, count / (workers * 4))
+    let next = Atomic<Int>(0)
     withoutActuallyEscaping(body) { body in
       let shared = UnsafeSendableBox(body)
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        shared.value((count * worker / workers)..<(count * (worker + 1) / workers))
+      withUnsafePointer(to: next) { next in
+        let counter = UnsafeSendableBox(next)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+          while true {
+            let first = counter.value.pointee.wrappingAdd(block, ordering: .relaxed).oldValue
+            if first >= count { break }
+            shared.value(first..<min(first + block, count))
+          }
+        }
       }
     }
   }
 
   /// Runs `body(i)` for every `i` in `0..<count`, spread over at most `threadCount` workers
-  /// in contiguous blocks; runs inline when one worker is enough.
+  /// in contiguous blocks (`parallelRanges`); runs inline when one worker is enough.
   ///
   /// `body` must only write to memory that no other index writes.
   public static func parallelFor(_ count: Int, minimumPerWorker: Int = 1, _ body: (Int) -> Void) {
