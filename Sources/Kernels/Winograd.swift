@@ -455,56 +455,83 @@ enum Winograd {
     // From one lane's kernel to the next one's: the next input channel or the next output one.
     let laneStride = transposed ? g.inChannels * 9 : 9
     let rowStride = transposed ? 9 : g.inChannels * 9
-    ComputeThreads.parallelFor(rows, minimumPerWorker: 4) { row in
-      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { partial in
-        for first in stride(from: 0, to: columns, by: 8) {
-          let lanes = min(8, columns - first)
-          let kernels = weight + row * rowStride + first * laneStride
-          // Eight kernels side by side, one SIMD lane each.
-          func tap(_ index: Int) -> Lanes {
-            let k = kernels + index
-            if lanes == 8 {
-              return Lanes(
-                k[0], k[laneStride], k[2 * laneStride], k[3 * laneStride], k[4 * laneStride],
-                k[5 * laneStride], k[6 * laneStride], k[7 * laneStride])
-            }
-            var value = Lanes(repeating: 0)
-            for lane in 0..<lanes { value[lane] = k[lane * laneStride] }
-            return value
-          }
-          // G g: along the rows of each kernel column.
-          for b in 0..<3 {
-            let r = weightRows(tap(b), tap(3 + b), tap(6 + b))
-            partial[b] = r.0
-            partial[3 + b] = r.1
-            partial[6 + b] = r.2
-            partial[9 + b] = r.3
-            partial[12 + b] = r.4
-            partial[15 + b] = r.5
-          }
-          // (G g) Gᵀ: along each row.
-          let destination = u + row * columns + first
-          for i in 0..<6 {
-            let c = weightRows(partial[3 * i], partial[3 * i + 1], partial[3 * i + 2])
-            let point = destination + 6 * i * pointStride
-            if lanes == 8 {
-              store(c.0, point)
-              store(c.1, point + pointStride)
-              store(c.2, point + 2 * pointStride)
-              store(c.3, point + 3 * pointStride)
-              store(c.4, point + 4 * pointStride)
-              store(c.5, point + 5 * pointStride)
-            } else {
-              for lane in 0..<lanes {
-                point[lane] = c.0[lane]
-                point[pointStride + lane] = c.1[lane]
-                point[2 * pointStride + lane] = c.2[lane]
-                point[3 * pointStride + lane] = c.3[lane]
-                point[4 * pointStride + lane] = c.4[lane]
-                point[5 * pointStride + lane] = c.5[lane]
-              }
+    // A block of rows is transformed into a staging buffer that stays in cache (about 128 KiB),
+    // then copied out point by point: written straight into U, the 36 points' rows were 36
+    // write streams at once, which the prefetchers do not follow (every line a cache miss).
+    let blockRows = max(1, min(rows, (1 << 15) / (36 * columns)))
+    let blocks = (rows + blockRows - 1) / blockRows
+    ComputeThreads.parallelFor(blocks) { block in
+      let firstRow = block * blockRows
+      let rowCount = min(blockRows, rows - firstRow)
+      let stagedPointStride = rowCount * columns
+      ScratchPool.withBuffer(36 * stagedPointStride) { staged in
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { partial in
+          for row in firstRow..<(firstRow + rowCount) {
+            for first in stride(from: 0, to: columns, by: 8) {
+              transformKernels(
+                weight + row * rowStride + first * laneStride, laneStride: laneStride,
+                lanes: min(8, columns - first), partial: partial.baseAddress!,
+                into: staged + (row - firstRow) * columns + first, pointStride: stagedPointStride)
             }
           }
+        }
+        for point in 0..<36 {
+          (u + point * pointStride + firstRow * columns).update(
+            from: staged + point * stagedPointStride, count: stagedPointStride)
+        }
+      }
+    }
+  }
+
+  /// `G g Gᵀ` of up to eight 3×3 kernels side by side (one SIMD lane each, the kernels
+  /// `laneStride` floats apart), the 36 points written `pointStride` apart from `destination`.
+  @inline(__always)
+  static func transformKernels(
+    _ kernels: UnsafePointer<Float>, laneStride: Int, lanes: Int,
+    partial: UnsafeMutablePointer<Lanes>, into destination: UnsafeMutablePointer<Float>,
+    pointStride: Int
+  ) {
+    @inline(__always)
+    func tap(_ index: Int) -> Lanes {
+      let k = kernels + index
+      if lanes == 8 {
+        return Lanes(
+          k[0], k[laneStride], k[2 * laneStride], k[3 * laneStride], k[4 * laneStride],
+          k[5 * laneStride], k[6 * laneStride], k[7 * laneStride])
+      }
+      var value = Lanes(repeating: 0)
+      for lane in 0..<lanes { value[lane] = k[lane * laneStride] }
+      return value
+    }
+    // G g: along the rows of each kernel column.
+    for b in 0..<3 {
+      let r = weightRows(tap(b), tap(3 + b), tap(6 + b))
+      partial[b] = r.0
+      partial[3 + b] = r.1
+      partial[6 + b] = r.2
+      partial[9 + b] = r.3
+      partial[12 + b] = r.4
+      partial[15 + b] = r.5
+    }
+    // (G g) Gᵀ: along each row.
+    for i in 0..<6 {
+      let c = weightRows(partial[3 * i], partial[3 * i + 1], partial[3 * i + 2])
+      let point = destination + 6 * i * pointStride
+      if lanes == 8 {
+        store(c.0, point)
+        store(c.1, point + pointStride)
+        store(c.2, point + 2 * pointStride)
+        store(c.3, point + 3 * pointStride)
+        store(c.4, point + 4 * pointStride)
+        store(c.5, point + 5 * pointStride)
+      } else {
+        for lane in 0..<lanes {
+          point[lane] = c.0[lane]
+          point[pointStride + lane] = c.1[lane]
+          point[2 * pointStride + lane] = c.2[lane]
+          point[3 * pointStride + lane] = c.3[lane]
+          point[4 * pointStride + lane] = c.4[lane]
+          point[5 * pointStride + lane] = c.5[lane]
         }
       }
     }
@@ -517,39 +544,66 @@ enum Winograd {
     into weightGradient: UnsafeMutablePointer<Float>
   ) {
     let pointStride = g.outChannels * g.inChannels
-    ComputeThreads.parallelFor(g.outChannels, minimumPerWorker: 4) { co in
-      withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { columns in
-        for first in stride(from: 0, to: g.inChannels, by: 8) {
-          let lanes = min(8, g.inChannels - first)
-          let source = du + co * g.inChannels + first
-          func point(_ index: Int) -> Lanes {
-            let start = source + index * pointStride
-            if lanes == 8 { return load(start) }
-            var value = Lanes(repeating: 0)
-            for lane in 0..<lanes { value[lane] = start[lane] }
-            return value
-          }
-          // Gᵀ dU: along the rows of each point column.
-          for j in 0..<6 {
-            let r = weightRowsAdjoint(
-              point(j), point(6 + j), point(12 + j), point(18 + j), point(24 + j), point(30 + j))
-            columns[j] = r.0
-            columns[6 + j] = r.1
-            columns[12 + j] = r.2
-          }
-          // (Gᵀ dU) G: along each row, scattered into the 3×3 kernels.
-          let kernels = weightGradient + (co * g.inChannels + first) * 9
-          for a in 0..<3 {
-            let k = weightRowsAdjoint(
-              columns[6 * a], columns[6 * a + 1], columns[6 * a + 2], columns[6 * a + 3],
-              columns[6 * a + 4], columns[6 * a + 5])
-            for lane in 0..<lanes {
-              kernels[lane * 9 + a * 3] = k.0[lane]
-              kernels[lane * 9 + a * 3 + 1] = k.1[lane]
-              kernels[lane * 9 + a * 3 + 2] = k.2[lane]
+    // A block of output channels is first copied point by point into a staging buffer that
+    // stays in cache (about 128 KiB): read straight from dU, the 36 points were 36 read streams
+    // at once, which the prefetchers do not follow.
+    let blockRows = max(1, min(g.outChannels, (1 << 15) / (36 * g.inChannels)))
+    let blocks = (g.outChannels + blockRows - 1) / blockRows
+    ComputeThreads.parallelFor(blocks) { block in
+      let firstRow = block * blockRows
+      let rowCount = min(blockRows, g.outChannels - firstRow)
+      let stagedPointStride = rowCount * g.inChannels
+      ScratchPool.withBuffer(36 * stagedPointStride) { staged in
+        for point in 0..<36 {
+          (staged + point * stagedPointStride).update(
+            from: du + point * pointStride + firstRow * g.inChannels, count: stagedPointStride)
+        }
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { columns in
+          for co in firstRow..<(firstRow + rowCount) {
+            for first in stride(from: 0, to: g.inChannels, by: 8) {
+              transformKernelGradients(
+                staged + (co - firstRow) * g.inChannels + first, pointStride: stagedPointStride,
+                lanes: min(8, g.inChannels - first), columns: columns.baseAddress!,
+                into: weightGradient + (co * g.inChannels + first) * 9)
             }
           }
         }
+      }
+    }
+  }
+
+  /// `Gᵀ dU G` of up to eight kernels side by side (one SIMD lane each), the 36 points read
+  /// `pointStride` apart from `source`, written as consecutive 3×3 kernels at `kernels`.
+  @inline(__always)
+  static func transformKernelGradients(
+    _ source: UnsafePointer<Float>, pointStride: Int, lanes: Int,
+    columns: UnsafeMutablePointer<Lanes>, into kernels: UnsafeMutablePointer<Float>
+  ) {
+    @inline(__always)
+    func point(_ index: Int) -> Lanes {
+      let start = source + index * pointStride
+      if lanes == 8 { return load(start) }
+      var value = Lanes(repeating: 0)
+      for lane in 0..<lanes { value[lane] = start[lane] }
+      return value
+    }
+    // Gᵀ dU: along the rows of each point column.
+    for j in 0..<6 {
+      let r = weightRowsAdjoint(
+        point(j), point(6 + j), point(12 + j), point(18 + j), point(24 + j), point(30 + j))
+      columns[j] = r.0
+      columns[6 + j] = r.1
+      columns[12 + j] = r.2
+    }
+    // (Gᵀ dU) G: along each row, scattered into the 3×3 kernels.
+    for a in 0..<3 {
+      let k = weightRowsAdjoint(
+        columns[6 * a], columns[6 * a + 1], columns[6 * a + 2], columns[6 * a + 3],
+        columns[6 * a + 4], columns[6 * a + 5])
+      for lane in 0..<lanes {
+        kernels[lane * 9 + a * 3] = k.0[lane]
+        kernels[lane * 9 + a * 3 + 1] = k.1[lane]
+        kernels[lane * 9 + a * 3 + 2] = k.2[lane]
       }
     }
   }
