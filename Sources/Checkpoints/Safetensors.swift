@@ -249,7 +249,7 @@ func readWholeFile(_ url: URL) throws(CheckpointError) -> [UInt8] {
   do {
     return [UInt8](try Data(contentsOf: url, options: .mappedIfSafe))
   } catch {
-    let reason = (error as NSError).localizedDescription
+    let reason = fileErrorReason(error)
     throw CheckpointError(.unreadable, path: url.path, reason: "cannot read the file: \(reason)")
   }
 }

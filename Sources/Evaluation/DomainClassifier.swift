@@ -290,7 +290,7 @@ public final class DomainClassifier: Layer {
     } catch {
       throw EvaluationError(
         .unwritable, path: url.path,
-        reason: "cannot create the folder: \((error as NSError).localizedDescription)")
+        reason: "cannot create the folder: \(fileErrorReason(error))")
     }
     let tensors = Dictionary(
       uniqueKeysWithValues: stateDictionary().map { ($0.name, $0.value) })

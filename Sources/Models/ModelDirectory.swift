@@ -239,7 +239,7 @@ private func describe(_ error: any Error) -> String {
     let at = context.codingPath.isEmpty ? "" : " at \"\(path(context.codingPath))\""
     return "invalid value\(at): \(context.debugDescription)"
   default:
-    return (error as NSError).localizedDescription
+    return fileErrorReason(error)
   }
 }
 

@@ -49,7 +49,7 @@ public struct RunFolder: Sendable {
       try FileManager.default.createDirectory(
         atPath: samplesFolder, withIntermediateDirectories: true)
     } catch {
-      throw .file(path: path, reason: "cannot create the run folder: \(error.localizedDescription)")
+      throw .file(path: path, reason: "cannot create the run folder: \(fileErrorReason(error))")
     }
   }
 
@@ -90,7 +90,7 @@ public struct RunFolder: Sendable {
     do {
       text = try String(contentsOfFile: lossFile, encoding: .utf8)
     } catch {
-      throw .file(path: lossFile, reason: "cannot read: \(error.localizedDescription)")
+      throw .file(path: lossFile, reason: "cannot read: \(fileErrorReason(error))")
     }
     let decoder = JSONDecoder()
     return text.split(separator: "\n").compactMap {
@@ -145,7 +145,7 @@ func readJSON<Value: Decodable>(_ type: Value.Type, from path: String) throws(Tr
   do {
     data = try Data(contentsOf: URL(fileURLWithPath: path))
   } catch {
-    throw .file(path: path, reason: "cannot read: \(error.localizedDescription)")
+    throw .file(path: path, reason: "cannot read: \(fileErrorReason(error))")
   }
   let decoder = JSONDecoder()
   decoder.nonConformingFloatDecodingStrategy = .convertFromString(
@@ -171,6 +171,6 @@ private func append(_ text: String, to path: String) throws(TrainingError) {
     try handle.seekToEnd()
     try handle.write(contentsOf: Data(text.utf8))
   } catch {
-    throw .file(path: path, reason: "cannot append: \(error.localizedDescription)")
+    throw .file(path: path, reason: "cannot append: \(fileErrorReason(error))")
   }
 }

@@ -119,7 +119,8 @@ public final class Trainer {
     if handlesSignals {
       let pending = self.pending
       stopRequest.installSignalHandlers { name in
-        pending.append("\(name): finishing the step, then saving latest (again to quit at once)")
+        pending.append(
+          "\(name): finishing the step, then saving latest (\(name) again quits at once)")
       }
     }
     defer { if handlesSignals { stopRequest.uninstall() } }

@@ -79,6 +79,8 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
   case outputIsFolder(FilePath)
   /// The input does not exist or cannot be used.
   case unusableInput(FilePath, reason: String)
+  /// The output folder (or the folder of the output file) cannot receive files.
+  case unwritableOutput(FilePath, reason: String)
 
   public var description: String {
     switch self {
@@ -102,6 +104,8 @@ public enum PlanError: Error, Equatable, CustomStringConvertible {
       return "the output \(output) is an existing folder, not a file"
     case .unusableInput(let input, let reason):
       return "the input \(input) cannot be used: \(reason)"
+    case .unwritableOutput(let folder, let reason):
+      return "the outputs cannot be written to \(folder): \(reason); choose another --output"
     }
   }
 }
@@ -159,15 +163,18 @@ public enum TranslationPlanner {
         inputs: files, inputRoot: input, destination: .folder(output), format: format,
         compare: compare)
       plan.problems = scan.problems
+      if !plan.files.isEmpty { try checkWritable(output) }
       return plan
     }
 
     if let problem = scan.problems.first { throw .unusableInput(input, reason: problem.reason) }
     let file = InputFile(path: input, relativePath: input.lastComponent)
     let toFolder = output.fileKind == .folder || output.bytes.last == UInt8(ascii: "/")
-    return try plan(
+    let plan = try plan(
       inputs: [file], inputRoot: input, destination: toFolder ? .folder(output) : .file(output),
       format: format, compare: compare)
+    try checkWritable(toFolder ? output : output.parent)
+    return plan
   }
 
   /// Plans a run.
@@ -298,6 +305,28 @@ public enum TranslationPlanner {
         isRenamed: isRenamed[index])
     }
     return TranslationPlan(files: files, notes: notes)
+  }
+
+  /// Refuses, before any image is translated, an output folder that cannot receive files: the
+  /// nearest part of `folder` that exists must be a folder in which a file can be created (a
+  /// probe file is made there and removed at once). Subfolders that exist but refuse writing
+  /// are still reported file by file.
+  static func checkWritable(_ folder: FilePath) throws(PlanError) {
+    var existing = folder.absoluteNormalized
+    while existing.fileKind == nil && existing.bytes.count > 1 { existing = existing.parent }
+    guard existing.fileKind == .folder else {
+      throw .unwritableOutput(folder, reason: "\(existing) is not a folder")
+    }
+    var template = Array(
+      existing.appending(".transmute-probe-XXXXXX").bytes.map { CChar(bitPattern: $0) })
+    template.append(0)
+    let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard descriptor >= 0 else {
+      let reason = String(cString: strerror(errno))
+      throw .unwritableOutput(folder, reason: "cannot create a file in \(existing): \(reason)")
+    }
+    close(descriptor)
+    unlink(template)
   }
 
   /// `relativePath` with the extension that fits `format`: kept when it already names the

@@ -1,5 +1,8 @@
 /// The subcommand interface and the dispatcher behind the `transmute` executable.
+import CBLAS
+import CZip
 import Foundation
+import ImageIO
 
 /// One subcommand of `transmute` (`info`, `train`, `translate`, …).
 public protocol Command: Sendable {
@@ -140,6 +143,10 @@ enum VersionCommand: Command {
       throw UsageError("'version' takes no arguments")
     }
     console.out("transmute \(Transmute.version)")
+    console.out("libpng \(CodecLibraries.png)")
+    console.out("libjpeg-turbo \(CodecLibraries.jpeg)")
+    console.out("libzip \(String(cString: zip_libzip_version()))")
+    console.out(String(cString: openblas_get_config()))
     return 0
   }
 }

@@ -50,16 +50,20 @@ enum ExportCommand: Command {
     let directory = try ModelDirectory.load(
       from: URL(fileURLWithPath: model), roles: role.map { [$0] })
     var targets: [(NetworkRole, URL)] = []
+    // The folder that receives the files (the file's folder with --network) is made if need be.
+    let folder =
+      role == nil
+      ? URL(fileURLWithPath: output) : URL(fileURLWithPath: output).deletingLastPathComponent()
+    do {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    } catch {
+      throw CheckpointError(
+        .unwritable, path: folder.path,
+        reason: "cannot create the folder: \(fileErrorReason(error))")
+    }
     if let role {
       targets = [(role, URL(fileURLWithPath: output))]
     } else {
-      let folder = URL(fileURLWithPath: output)
-      do {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-      } catch {
-        throw CheckpointError(
-          .unwritable, path: output, reason: "cannot create the folder: \(describe(error))")
-      }
       targets = directory.networks.keys.sorted().map {
         ($0, folder.appendingPathComponent("latest_net_\($0.rawValue).\(format)"))
       }

@@ -16,8 +16,8 @@ enum TranslateCommand: Command {
     size (reflection-padded for the model and cropped back) unless --size or --scale-width is \
     given. Outputs take the input's format unless --format is given; 16-bit PNGs stay 16-bit, \
     alpha is carried through to PNG and composited over white for JPEG. Inputs are never \
-    modified, outputs are written atomically, and an output on an input is refused before any \
-    work. A bad file is reported with its reason and the run goes on; the summary lists every \
+    modified, outputs are written atomically, and an output on an input or in a folder that \
+    cannot be written is refused before any work. A bad file is reported with its reason and the run goes on; the summary lists every \
     failure and the exit status is 1 when any file failed. See docs/TRANSLATE.md.
     """
   static let options: [OptionSpec] = [

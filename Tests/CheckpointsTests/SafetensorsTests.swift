@@ -212,7 +212,7 @@ private func safetensorsBytes(header: String, data: [UInt8]) -> [UInt8] {
   @Test func missingFileAndUnwritableFolder() throws {
     let scratch = try ScratchFolder()
     defer { scratch.remove() }
-    expectCheckpointError(.unreadable, mentioning: "cannot read") {
+    expectCheckpointError(.unreadable, mentioning: "cannot read the file: No such file") {
       _ = try SafetensorsFile(contentsOf: scratch.file("absent.safetensors"))
     }
     let file = SafetensorsFile(tensors: ["x": Tensor(shape: [1], scalars: [1])])
@@ -236,5 +236,28 @@ private func safetensorsBytes(header: String, data: [UInt8]) -> [UInt8] {
       }
       #expect(try Data(contentsOf: url) == before)
     }
+  }
+
+  @Test func fileErrorsAreWordedAsTheSystemWordsThem() {
+    let posix = NSError(domain: NSPOSIXErrorDomain, code: Int(EACCES))
+    #expect(fileErrorReason(posix) == "Permission denied")
+    let wrapped = NSError(
+      domain: NSCocoaErrorDomain, code: CocoaError.Code.fileWriteUnknown.rawValue,
+      userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOTDIR))])
+    #expect(fileErrorReason(wrapped) == "Not a directory")
+    let cocoa = NSError(
+      domain: NSCocoaErrorDomain, code: CocoaError.Code.fileReadNoSuchFile.rawValue)
+    #expect(fileErrorReason(cocoa) == "No such file or directory")
+    let blocker = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "FileErrorReason-\(UUID().uuidString)")
+    #expect(FileManager.default.createFile(atPath: blocker.path, contents: Data([1])))
+    defer { try? FileManager.default.removeItem(at: blocker) }
+    let below = NSError(
+      domain: NSCocoaErrorDomain, code: CocoaError.Code.fileWriteUnknown.rawValue,
+      userInfo: [NSFilePathErrorKey: blocker.path + "/a/b"])
+    #expect(fileErrorReason(below) == "\(blocker.path) is a file, not a folder")
+    let other = NSError(
+      domain: "Elsewhere", code: 7, userInfo: [NSLocalizedDescriptionKey: "kept as it is"])
+    #expect(fileErrorReason(other) == "kept as it is")
   }
 }

@@ -117,3 +117,36 @@ func folderWithFiles(_ names: [String]) throws -> FilePath {
     TranslationPlanner.renamed(latin1, to: .png)
       == FilePath(bytes: [0x63, 0xE9, 0x2E, 0x70, 0x6E, 0x67]))
 }
+
+@Test func anOutputThatCannotBeWrittenIsRefusedBeforeAnyWork() throws {
+  let root = try folderWithFiles(["a.png", "sub/b.png"])
+
+  // Below a file: no folder can be made there.
+  let underFile = root.appending("a.png/out")
+  #expect(
+    throws: PlanError.unwritableOutput(
+      underFile, reason: "\(root.appending("a.png").absoluteNormalized) is not a folder")
+  ) {
+    try TranslationPlanner.plan(input: root, output: underFile, format: nil)
+  }
+  #expect(throws: PlanError.self) {
+    try TranslationPlanner.plan(input: root.appending("a.png"), output: underFile, format: nil)
+  }
+
+  // A folder that refuses new files even to root (/sys is read-only for file creation).
+  let refusing = FilePath("/sys/transmute-out")
+  do {
+    _ = try TranslationPlanner.plan(input: root, output: refusing, format: nil)
+    Issue.record("\(refusing) was accepted as an output folder")
+  } catch {
+    #expect(error.description.hasPrefix("the outputs cannot be written to /sys/transmute-out: "))
+    #expect(error.description.contains("cannot create a file in /sys"))
+  }
+
+  // A writable folder passes, and the probe leaves nothing behind.
+  let out = root.parent.appending("out")
+  let plan = try TranslationPlanner.plan(input: root, output: out, format: nil)
+  #expect(plan.files.count == 2)
+  let left = try FileManager.default.contentsOfDirectory(atPath: root.parent.description)
+  #expect(left.sorted() == ["in"], "\(left)")
+}

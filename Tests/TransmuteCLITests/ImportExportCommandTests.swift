@@ -246,5 +246,37 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
         ["export", "--model", model, "--network", "D_A", "--output", single],
         console: captured.console) == 1)
     #expect(captured.error.contains("no D_A"), "\(captured.error)")
+
+    // One network into a folder that does not exist yet: the folder is made.
+    let nested = folder.file("new/deeper/g.\(format)")
+    #expect(
+      Transmute.main(
+        ["export", "--model", model, "--format", format, "--network", "G_A", "--output", nested],
+        console: captured.console) == 0, "\(captured.error)")
+    #expect(FileManager.default.fileExists(atPath: nested))
+  }
+
+  @Test func aFolderThatCannotBeMadeIsReportedWithTheSystemsReason() throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let model = folder.file("model")
+    let captured = CapturedConsole()
+    #expect(
+      Transmute.main(
+        ["import", fixture("resnet6.pth"), "--output", model], console: captured.console) == 0)
+
+    // A regular file where a folder would have to be (root may write anywhere else).
+    let blocker = folder.file("blocker")
+    #expect(FileManager.default.createFile(atPath: blocker, contents: Data([1])))
+    let failed = CapturedConsole()
+    #expect(
+      Transmute.main(
+        ["export", "--model", model, "--output", blocker + "/out"], console: failed.console) == 1)
+    #expect(
+      failed.error
+        == "transmute export: \(blocker)/out: cannot create the folder: \(blocker) is a file, "
+        + "not a folder\n", "\(failed.error)")
+    #expect(!failed.error.contains("Error Domain"), "\(failed.error)")
+    #expect(!failed.error.contains("could not be completed"), "\(failed.error)")
   }
 }

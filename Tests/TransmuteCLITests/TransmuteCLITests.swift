@@ -110,6 +110,20 @@ let sampleOptions: [OptionSpec] = [
     }
   }
 
+  @Test func versionNamesTheLibrariesItWasBuiltWith() throws {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["version"], console: captured.console) == 0)
+    let lines = captured.out.split(separator: "\n").map(String.init)
+    #expect(lines.count == 5, "\(captured.out)")
+    let numbered = /[0-9]+\.[0-9]+\.[0-9]+/
+    let expected = ["transmute ", "libpng ", "libjpeg-turbo ", "libzip ", "OpenBLAS "]
+    for (line, start) in zip(lines, expected) {
+      #expect(line.hasPrefix(start), "\(line) does not start with \(start)")
+      #expect(line.contains(numbered), "\(line) gives no version number")
+    }
+    #expect(lines.first == "transmute \(Transmute.version)")
+  }
+
   @Test func reportsUsageErrorsWithExitStatusTwo() {
     let captured = CapturedConsole()
     #expect(Transmute.main(["version", "--bogus"], console: captured.console) == 2)
