@@ -50,7 +50,7 @@ public struct DiscriminatorLayout: Equatable, Sendable {
         return Int(parts[1])
       }.sorted()
       let layers = convIndices.count - 2
-      guard layers >= 1, convIndices == [0] + (1...layers).map { 3 * $0 - 1 } + [3 * layers + 2]
+      guard layers >= 1, convIndices == [0] + (1...layers).map({ 3 * $0 - 1 }) + [3 * layers + 2]
       else {
         throw mismatch(
           "convs at model.\(convIndices), expected model.0, model.2, model.5, … and the output conv"

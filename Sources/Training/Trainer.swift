@@ -126,9 +126,10 @@ public final class Trainer {
     defer { if handlesSignals { stopRequest.uninstall() } }
 
     for line in pending.take() { note(line) }
+    let epochs = "\(options.totalEpochs) epoch\(options.totalEpochs == 1 ? "" : "s")"
     note(
       "training \(options.name): \(dataset.imagesA.count) images in A, "
-        + "\(dataset.imagesB.count) in B, \(options.totalEpochs) epochs of "
+        + "\(dataset.imagesB.count) in B, \(epochs) of "
         + "\(max(dataset.imagesA.count, dataset.imagesB.count)) samples; run folder \(folder.path)")
     if state.iteration > 0 {
       note("continuing at epoch \(state.epoch), step \(state.stepsDoneInEpoch + 1)")
@@ -203,7 +204,7 @@ public final class Trainer {
           + String(format: "%.0f s", Date().timeIntervalSince(started))
           + String(format: ", next lr %.3e", state.schedule.learningRate))
     }
-    note("finished \(options.totalEpochs) epochs: model in \(folder.latestCheckpoint)")
+    note("finished \(epochs): model in \(folder.latestCheckpoint)")
     return .finished
   }
 

@@ -40,7 +40,7 @@ extension Command {
     for (option, label) in zip(all, labels) {
       var help = option.help
       if let value = option.defaultValue { help += " (default: \(value))" }
-      if label.count < width {
+      if label.count <= width {
         lines.append("  \(label.padding(toLength: width, withPad: " ", startingAt: 0))  \(help)")
       } else {
         lines.append("  \(label)\n  \(String(repeating: " ", count: width))  \(help)")

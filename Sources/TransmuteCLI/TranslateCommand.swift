@@ -17,8 +17,9 @@ enum TranslateCommand: Command {
     given. Outputs take the input's format unless --format is given; 16-bit PNGs stay 16-bit, \
     alpha is carried through to PNG and composited over white for JPEG. Inputs are never \
     modified, outputs are written atomically, and an output on an input or in a folder that \
-    cannot be written is refused before any work. A bad file is reported with its reason and the run goes on; the summary lists every \
-    failure and the exit status is 1 when any file failed. See docs/TRANSLATE.md.
+    cannot be written is refused before any work. A bad file is reported with its reason and \
+    the run goes on; the summary lists every failure and the exit status is 1 when any file \
+    failed. See docs/TRANSLATE.md.
     """
   static let options: [OptionSpec] = [
     .value("model", "DIR", help: "Model directory (config.json, G_A/G_B.safetensors)."),
@@ -123,7 +124,11 @@ enum TranslateCommand: Command {
         progress.advance(skipped: true)
         return
       case .failed(let reason):
+        // Counted, but not in the rate: most failures (unreadable entries) take no time, and
+        // counting them made the first lines claim thousands of images a second.
         if !quiet { console.error("failed \(event.input): \(reason)") }
+        progress.advance(skipped: true)
+        return
       }
       progress.advance()
     }

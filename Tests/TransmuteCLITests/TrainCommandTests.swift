@@ -97,7 +97,7 @@ func makeTinyFolders() throws -> String {
         + common, console: captured.console)
     #expect(status == 0, "\(captured.error)")
     #expect(captured.out.contains("trained tiny: model in \(root)/runs/tiny/latest"))
-    #expect(captured.error.contains("training tiny: 2 images in A, 2 in B, 1 epochs"))
+    #expect(captured.error.contains("training tiny: 2 images in A, 2 in B, 1 epoch of 2 samples"))
 
     // Continuing with a longer schedule trains one more epoch; the networks cannot change.
     let more = CapturedConsole()

@@ -124,4 +124,28 @@ import Testing
     #expect(status == 1)
     #expect(captured.error.contains("no PNG or JPEG files found in \(empty.path)"))
   }
+
+  @Test func failuresDoNotCountInTheRate() throws {
+    let input = FileManager.default.temporaryDirectory
+      .appendingPathComponent("transmute-failures-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: input) }
+    for name in ["a.png", "b.png", "c.jpg"] {
+      #expect(
+        FileManager.default.createFile(
+          atPath: input.appendingPathComponent(name).path, contents: Data()))
+    }
+    let captured = CapturedConsole()
+
+    let status = Transmute.main(
+      ["translate", "--model", model, "--input", input.path, "--output", input.path + "-out"],
+      console: captured.console)
+
+    // Nothing was translated, so no progress line may claim a rate.
+    #expect(status == 1)
+    #expect(captured.out.hasPrefix("translated 0, skipped 0, failed 3\n"))
+    let lines = captured.error.split(separator: "\n").filter { $0.hasPrefix("translate 3/3") }
+    #expect(lines.count == 1, "\(captured.error)")
+    #expect(lines.allSatisfy { $0.contains(" 0.00 img/s ") }, "\(captured.error)")
+  }
 }

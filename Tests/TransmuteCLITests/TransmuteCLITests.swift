@@ -110,6 +110,15 @@ let sampleOptions: [OptionSpec] = [
     }
   }
 
+  @Test func helpKeepsEachOptionOnOneLineUpToTheColumnWidth() {
+    // The longest label sets the column, so it fits on its line; only labels past 30 columns
+    // put their help on the next line.
+    #expect(VersionCommand.helpText.hasSuffix("OPTIONS:\n  --help  Show this help and exit."))
+    let train = TrainCommand.helpText.split(separator: "\n").map(String.init)
+    let line = train.first { $0.hasPrefix("  --max-dataset-size N") }
+    #expect(line?.hasSuffix("Use at most N images of each folder (default: all).") == true)
+  }
+
   @Test func versionNamesTheLibrariesItWasBuiltWith() throws {
     let captured = CapturedConsole()
     #expect(Transmute.main(["version"], console: captured.console) == 0)
