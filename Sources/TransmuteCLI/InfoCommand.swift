@@ -36,9 +36,18 @@ enum InfoCommand: Command {
       console.out("\(problem.path): error: \(problem.reason)")
     }
     for path in scan.images {
-      do {
+      do throws(ImageIOError) {
         let info = try ImageInfo(contentsOf: path)
-        if !headerOnly { _ = try Image(contentsOf: path, limits: limits) }
+        if headerOnly {
+          // The header alone already tells whether the pixel limit refuses the image.
+          let (pixels, overflow) = info.width.multipliedReportingOverflow(by: info.height)
+          if overflow || pixels > maxPixels {
+            throw ImageIOError.tooLarge(
+              path: path, width: info.width, height: info.height, maxPixels: maxPixels)
+          }
+        } else {
+          _ = try Image(contentsOf: path, limits: limits)
+        }
         console.out("\(path): \(describe(info))")
       } catch {
         failures += 1

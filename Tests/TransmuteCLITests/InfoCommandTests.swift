@@ -54,6 +54,29 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     #expect(captured.error == "1 entry, 0 failed (headers only)\n")
   }
 
+  @Test func headerOnlyStillAppliesThePixelLimit() {
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["info", "--header-only", "\(hostile)/huge_header.png", "\(hostile)/small_rgb.png"],
+      console: captured.console)
+    #expect(status == 1)
+    let lines = captured.out.split(separator: "\n").map(String.init)
+    #expect(lines.count == 2, "\(captured.out)")
+    #expect(
+      lines.first
+        == "\(hostile)/huge_header.png: error: the image is 100000×100000 = 10000000000 pixels, "
+        + "above the limit of 100000000 pixels, set to keep memory bounded (see docs/IMAGES.md)")
+    #expect(lines.last?.hasPrefix("\(hostile)/small_rgb.png: PNG ") == true, "\(captured.out)")
+    #expect(captured.error == "2 entries, 1 failed (headers only)\n")
+
+    // A higher limit lets the header through.
+    let raised = CapturedConsole()
+    #expect(
+      Transmute.main(
+        ["info", "--header-only", "--max-pixels", "10000000000", "\(hostile)/huge_header.png"],
+        console: raised.console) == 0)
+  }
+
   @Test func needsAPath() {
     let captured = CapturedConsole()
     #expect(Transmute.main(["info"], console: captured.console) == 2)
