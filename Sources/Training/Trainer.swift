@@ -131,7 +131,11 @@ public final class Trainer {
       "training \(options.name): \(dataset.imagesA.count) images in A, "
         + "\(dataset.imagesB.count) in B, \(epochs) of "
         + "\(max(dataset.imagesA.count, dataset.imagesB.count)) samples; run folder \(folder.path)")
-    if state.iteration > 0 {
+    if state.epoch > options.totalEpochs {
+      note(
+        "the run has already trained its \(epochs): nothing to do; give a longer --n-epochs or "
+          + "--n-epochs-decay with --continue to train further")
+    } else if state.iteration > 0 {
       note("continuing at epoch \(state.epoch), step \(state.stepsDoneInEpoch + 1)")
     }
 

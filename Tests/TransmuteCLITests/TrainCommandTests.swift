@@ -109,6 +109,16 @@ func makeTinyFolders() throws -> String {
       TrainingState.self, from: root + "/runs/tiny/latest/training_state.json")
     #expect(state.epoch == 3 && state.iteration == 4)
 
+    // Continuing a run that has trained all its epochs says so instead of "continuing".
+    let done = CapturedConsole()
+    #expect(
+      Transmute.main(["train", "--continue"] + common.prefix(4), console: done.console) == 0)
+    #expect(
+      done.error.contains(
+        "the run has already trained its 2 epochs: nothing to do; give a longer --n-epochs"),
+      "\(done.error)")
+    #expect(!done.error.contains("continuing at"), "\(done.error)")
+
     let refused = CapturedConsole()
     #expect(
       Transmute.main(
