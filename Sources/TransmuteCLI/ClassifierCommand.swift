@@ -26,7 +26,7 @@ enum ClassifierCommand: Command {
     .value("b-train", "DIR", help: "Training photos of domain B (train)."),
     .value("a-test", "DIR", help: "Held-out photos of domain A, for the accuracy."),
     .value("b-test", "DIR", help: "Held-out photos of domain B, for the accuracy."),
-    .value("output", "DIR", help: "Where to write the classifier (train)."),
+    .value("output", "DIR", help: "Where to write the classifier (train): a new or empty folder."),
     .value("classifier", "DIR", help: "The classifier to test (test)."),
     .value("domain-a", "NAME", default: "A", help: "The name of domain A (e.g. horse)."),
     .value("domain-b", "NAME", default: "B", help: "The name of domain B (e.g. zebra)."),
@@ -56,6 +56,8 @@ enum ClassifierCommand: Command {
 
   static func train(_ arguments: ParsedArguments, console: Console) throws -> Int32 {
     let output = try arguments.required("output", placeholder: "DIR")
+    // A trained classifier (say models/horse-zebra-classifier) is never overwritten.
+    try ImportCommand.checkOutputFolder(output)
     let limit = try arguments.int("limit", in: 1...Int.max)
     let side = try arguments.int("size", in: 8...512) ?? 64
     let filterText = arguments.string("filters") ?? "32,64,128"

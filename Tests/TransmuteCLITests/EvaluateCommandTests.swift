@@ -212,5 +212,21 @@ import Testing
     #expect(tested == 0, "stderr: \(testing.error)")
     #expect(testing.out == training.out, "the saved classifier gives the same accuracy")
     #expect(testing.out.contains("overall 100.0%"), "\(testing.out)")
+
+    // Training again into the same folder is refused before any work; the classifier stays.
+    let saved = try Data(contentsOf: output.appendingPathComponent("classifier.safetensors"))
+    let again = CapturedConsole()
+    let refused = Transmute.main(
+      [
+        "classifier", "train", "--a-train", folderA, "--b-train", folderB, "--output",
+        output.path, "--size", "16", "--filters", "8,16", "--epochs", "1", "--quiet",
+      ], console: again.console)
+    #expect(refused == 2)
+    #expect(
+      again.error.hasPrefix(
+        "transmute classifier: --output \(output.path) is not empty; Transmute will not "
+          + "overwrite it"), "\(again.error)")
+    #expect(
+      try Data(contentsOf: output.appendingPathComponent("classifier.safetensors")) == saved)
   }
 }
