@@ -51,8 +51,9 @@ enum TranslateCommand: Command {
         hint: "write: transmute translate --model DIR --input PATH --output PATH")
     }
     let modelPath = try arguments.required("model", placeholder: "DIR")
-    let input = FilePath(try arguments.required("input", placeholder: "FILE|DIR"))
-    let output = FilePath(try arguments.required("output", placeholder: "FILE|DIR"))
+    // Names that are not UTF-8 are taken as typed (see `InfoCommand.rawPath`).
+    let input = InfoCommand.rawPath(try arguments.required("input", placeholder: "FILE|DIR"))
+    let output = InfoCommand.rawPath(try arguments.required("output", placeholder: "FILE|DIR"))
     let options = try translationOptions(arguments)
     let quiet = arguments.flag("quiet")
     let verbose = arguments.flag("verbose")

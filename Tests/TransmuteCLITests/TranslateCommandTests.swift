@@ -148,4 +148,48 @@ import Testing
     #expect(lines.count == 1, "\(captured.error)")
     #expect(lines.allSatisfy { $0.contains(" 0.00 img/s ") }, "\(captured.error)")
   }
+
+  @Test func aFileWhoseNameIsNotUTF8CanBeNamedOnTheCommandLine() throws {
+    // Only the real argv holds the raw bytes, so the built executable is run; it sits beside
+    // the test bundle.
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let executable = bundle.appendingPathComponent("transmute").path
+    try #require(FileManager.default.isExecutableFile(atPath: executable), "no \(executable)")
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("transmute-bytes-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+
+    // A copy of a fixture photo named `bad<0xFF>name.png` (not UTF-8).
+    let photo = [UInt8](try Data(contentsOf: fixtures.appendingPathComponent("tree/odd.png")))
+    let input = Array(folder.path.utf8) + Array("/bad".utf8) + [0xFF] + Array("name.png".utf8)
+    let descriptor = cString(input).withUnsafeBufferPointer { creat($0.baseAddress!, 0o644) }
+    try #require(descriptor >= 0)
+    #expect(
+      photo.withUnsafeBytes { write(descriptor, $0.baseAddress!, photo.count) } == photo.count)
+    close(descriptor)
+
+    let output = folder.path + "/out.png"
+    let arguments = [
+      executable, "translate", "--model", model, "--input", "", "--output", output, "--quiet",
+    ].map { Array($0.utf8) }
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.indices.map { index in
+      cString(index == 5 ? input : arguments[index]).withUnsafeBufferPointer {
+        strdup($0.baseAddress!)
+      }
+    }
+    argv.append(nil)
+    defer { argv.forEach { free($0) } }
+    var child: pid_t = 0
+    #expect(posix_spawn(&child, executable, nil, nil, argv, environ) == 0)
+    var status: Int32 = 0
+    waitpid(child, &status, 0)
+    #expect(status == 0, "wait status \(status)")
+    #expect(FileManager.default.fileExists(atPath: output))
+  }
+}
+
+/// `bytes` with a terminating NUL, as C strings are.
+private func cString(_ bytes: [UInt8]) -> [CChar] {
+  bytes.map { CChar(bitPattern: $0) } + [0]
 }
