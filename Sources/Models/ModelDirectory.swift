@@ -99,6 +99,11 @@ public struct ModelDirectory {
     let header: Header
     do {
       header = try JSONDecoder().decode(Header.self, from: data)
+    } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+      // Foundation gives no position; its sentence would only repeat this one.
+      throw ModelDirectoryError(
+        .invalidConfiguration, path: configurationURL.path,
+        reason: "not valid JSON (cut short or damaged?)")
     } catch {
       throw ModelDirectoryError(
         .invalidConfiguration, path: configurationURL.path,

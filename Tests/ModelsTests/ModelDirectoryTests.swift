@@ -139,6 +139,10 @@ func makeNetworks(
 
     let broken = reading("{not json")
     #expect(broken?.kind == .invalidConfiguration)
+    #expect(
+      broken?.reason == "not valid JSON (cut short or damaged?)", "\(String(describing: broken))")
+    let cut = reading(#"{"format": "transmute-mo"#)
+    #expect(cut?.reason == "not valid JSON (cut short or damaged?)", "\(String(describing: cut))")
 
     let incomplete = reading(
       #"{"format": "transmute-model", "format_version": 1, "input_nc": 3, "output_nc": 3, "#
