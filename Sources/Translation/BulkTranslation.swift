@@ -30,6 +30,8 @@ public struct TranslationSummary: Sendable, Equatable {
   public var skipped = 0
   /// `(input, reason)` for each failed file, in plan order.
   public var failures: [(input: FilePath, reason: String)] = []
+  /// Files never started because the run was asked to stop.
+  public var notStarted = 0
 
   public var failed: Int { failures.count }
 
@@ -38,13 +40,15 @@ public struct TranslationSummary: Sendable, Equatable {
 
   public static func == (lhs: TranslationSummary, rhs: TranslationSummary) -> Bool {
     lhs.translated == rhs.translated && lhs.skipped == rhs.skipped
+      && lhs.notStarted == rhs.notStarted
       && lhs.failures.map(\.input) == rhs.failures.map(\.input)
       && lhs.failures.map(\.reason) == rhs.failures.map(\.reason)
   }
 
-  /// One line: `translated 12, skipped 3, failed 2`.
+  /// One line: `translated 12, skipped 3, failed 2` (and `, not started 40` after a stop).
   public var countsLine: String {
     "translated \(translated), skipped \(skipped), failed \(failed)"
+      + (notStarted > 0 ? ", not started \(notStarted)" : "")
   }
 }
 
@@ -70,9 +74,14 @@ public struct BulkTranslation {
 
   /// Translates every file of `plan` with `translator`, calling `onEvent` (from any thread, one
   /// call at a time) as each file is done, and returns the summary.
+  ///
+  /// Once `shouldStop` answers true (say, after Ctrl-C), no further file is decoded or
+  /// translated, the outputs already translated are still written in full, and the files never
+  /// started are counted as `notStarted`: an interrupted run leaves no partial or temporary file.
   public func run(
     _ plan: TranslationPlan, with translator: some ImageTranslator,
-    onEvent: @escaping @Sendable (TranslationEvent) -> Void = { _ in }
+    onEvent: @escaping @Sendable (TranslationEvent) -> Void = { _ in },
+    shouldStop: @escaping @Sendable () -> Bool = { false }
   ) -> TranslationSummary {
     let translation = self.translation
     let recorder = OutcomeRecorder(count: plan.problems.count + plan.files.count, onEvent: onEvent)
@@ -86,6 +95,7 @@ public struct BulkTranslation {
     // Decoding thread: skip, or decode and prepare, each file in plan order.
     let decoder = Thread {
       for (index, file) in plan.files.enumerated() {
+        if shouldStop() { break }
         let started = Date()
         if translation.options.skipExisting && file.output.fileKind == .file {
           recorder.record(first + index, file.input, file.output, .skipped)
@@ -132,6 +142,7 @@ public struct BulkTranslation {
 
     // The model, on this thread.
     while let item = toModel.pop() {
+      if shouldStop() { continue }  // Drain the queue so that the decoder can finish.
       let output = translator.translate(item.prepared.tensor)
       var prepared = item.prepared
       prepared.tensor = Tensor(shape: [0], scalars: [])  // The input is no longer needed.
@@ -195,7 +206,7 @@ private final class OutcomeRecorder: @unchecked Sendable {
       case .translated: summary.translated += 1
       case .skipped: summary.skipped += 1
       case .failed(let reason): summary.failures.append((input ?? FilePath(""), reason))
-      case nil: break
+      case nil: summary.notStarted += 1
       }
     }
     return summary

@@ -1,6 +1,7 @@
 /// `transmute translate`: one photo or a whole folder tree through a trained generator.
 import Foundation
 import ImageIO
+import Training
 import Translation
 
 /// Translates files with a model directory's generator, mirroring folders, reporting bad files
@@ -112,7 +113,16 @@ enum TranslateCommand: Command {
       quiet: quiet || verbose)
     let bulk = BulkTranslation(
       translation: ImageTranslation(translator: model.translator, options: options))
-    let summary = bulk.run(plan, with: model.translator) { event in
+    // Ctrl-C (or SIGTERM) lets the images already translated be written, then stops: no
+    // partial or temporary file is left, and --skip-existing goes on from there.
+    let stop = StopRequest()
+    stop.installSignalHandlers { name in
+      console.error(
+        "\(name): writing the images already translated, then stopping "
+          + "(\(name) again quits at once)")
+    }
+    defer { stop.uninstall() }
+    let report: @Sendable (TranslationEvent) -> Void = { event in
       switch event.outcome {
       case .translated(let seconds):
         if verbose {
@@ -133,11 +143,18 @@ enum TranslateCommand: Command {
       }
       progress.advance()
     }
+    let summary = bulk.run(
+      plan, with: model.translator, onEvent: report, shouldStop: { stop.isRequested })
     progress.finish()
 
     console.out(summary.countsLine)
     for failure in summary.failures {
       console.out("failed: \(failure.input): \(failure.reason)")
+    }
+    if stop.isRequested {
+      console.error(
+        "stopped: run the same command with --skip-existing to translate the rest")
+      return 130
     }
     return summary.exitStatus
   }

@@ -298,3 +298,44 @@ final class EventLog: @unchecked Sendable {
   #expect(summary.failures.first?.reason.contains("851 pixels") == true)
   #expect(summary.failures.first?.reason.contains("--max-pixels") == true)
 }
+
+@Test func aStopWritesWhatIsTranslatedAndStartsNothingMore() throws {
+  let (root, _) = try makeInputTree()
+  let output = root.parent.appending("output")
+  let plan = try TranslationPlanner.plan(input: root, output: output, format: .png)
+  let translator = InvertingTranslator()
+  let bulk = BulkTranslation(
+    translation: ImageTranslation(translator: translator, options: .init(queueDepth: 1)))
+
+  // Stop as soon as the first file is written, as Ctrl-C would.
+  let stop = StopFlag()
+  let summary = bulk.run(
+    plan, with: translator,
+    onEvent: { event in
+      if case .translated = event.outcome { stop.set() }
+    }, shouldStop: { stop.isSet })
+
+  #expect(summary.translated >= 1)
+  #expect(summary.notStarted > 0, "\(summary.countsLine)")
+  #expect(
+    summary.translated + summary.skipped + summary.failed + summary.notStarted
+      == plan.problems.count + plan.files.count)
+  #expect(summary.countsLine.hasSuffix(", not started \(summary.notStarted)"))
+
+  // Every output there is complete, and no temporary file is left.
+  let written = snapshot(output)
+  let images = written.keys.filter { $0.pathExtension == "png" }
+  #expect(images.count == summary.translated, "\(written.keys)")
+  #expect(written.keys.allSatisfy { !$0.lastComponent.description.hasPrefix(".") })
+  for image in images {
+    #expect(throws: Never.self) { _ = try Image(contentsOf: output.appending(image)) }
+  }
+}
+
+/// A flag set from one thread and read from others.
+final class StopFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  var isSet: Bool { lock.withLock { value } }
+  func set() { lock.withLock { value = true } }
+}
