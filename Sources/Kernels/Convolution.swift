@@ -93,31 +93,21 @@ enum ConvolutionCore {
     let bands = ColumnMatrix.Bands(g)
     if bands.total < ComputeThreads.threadCount {
       for index in 0..<bands.total {
-        let (n, firstRow, rowCount) = bands.band(index)
-        let bandWidth = rowCount * g.outWidth
-        ScratchPool.withBuffer(reduction * bandWidth) { columns in
-          ColumnMatrix.build(
-            g, image: input + n * g.inChannels * inPlane, firstRow: firstRow,
-            rowCount: rowCount, columns: columns)
+        withBandColumns(g, bands, index, input: input) { n, rowOffset, bandWidth, columns in
           ComputeThreads.sgemm(
             transposeA: false, transposeB: false, g.outChannels, bandWidth, reduction, weight,
-            reduction, columns, bandWidth,
-            output + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane)
+            reduction, columns, bandWidth, output + n * g.outChannels * outPlane + rowOffset,
+            outPlane)
         }
       }
       return
     }
     ComputeThreads.parallelFor(bands.total) { index in
-      let (n, firstRow, rowCount) = bands.band(index)
-      let bandWidth = rowCount * g.outWidth
-      ScratchPool.withBuffer(reduction * bandWidth) { columns in
-        ColumnMatrix.build(
-          g, image: input + n * g.inChannels * inPlane, firstRow: firstRow, rowCount: rowCount,
-          columns: columns)
+      withBandColumns(g, bands, index, input: input) { n, rowOffset, bandWidth, columns in
         cblas_sgemm(
           CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.outChannels), Int32(bandWidth),
           Int32(reduction), 1, weight, Int32(reduction), columns, Int32(bandWidth), 0,
-          output + n * g.outChannels * outPlane + firstRow * g.outWidth, Int32(outPlane))
+          output + n * g.outChannels * outPlane + rowOffset, Int32(outPlane))
       }
     }
   }
@@ -227,15 +217,10 @@ enum ConvolutionCore {
     let bands = ColumnMatrix.Bands(g)
     if bands.total < ComputeThreads.threadCount {
       for index in 0..<bands.total {
-        let (n, firstRow, rowCount) = bands.band(index)
-        let bandWidth = rowCount * g.outWidth
-        ScratchPool.withBuffer(reduction * bandWidth) { columns in
-          ColumnMatrix.build(
-            g, image: input + n * g.inChannels * inPlane, firstRow: firstRow,
-            rowCount: rowCount, columns: columns)
+        withBandColumns(g, bands, index, input: input) { n, rowOffset, bandWidth, columns in
           ComputeThreads.sgemm(
             transposeA: false, transposeB: true, g.outChannels, reduction, bandWidth,
-            outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth, outPlane,
+            outputGradient + n * g.outChannels * outPlane + rowOffset, outPlane,
             columns, bandWidth, beta: index == 0 ? 0 : 1, weightGradient, reduction)
         }
       }
@@ -250,16 +235,10 @@ enum ConvolutionCore {
         let end = bands.total * (worker + 1) / workers
         var beta: Float = 0
         for index in first..<end {
-          let (n, firstRow, rowCount) = bands.band(index)
-          let bandWidth = rowCount * g.outWidth
-          ScratchPool.withBuffer(reduction * bandWidth) { columns in
-            ColumnMatrix.build(
-              g, image: input + n * g.inChannels * inPlane, firstRow: firstRow,
-              rowCount: rowCount, columns: columns)
+          withBandColumns(g, bands, index, input: input) { n, rowOffset, bandWidth, columns in
             cblas_sgemm(
               CblasRowMajor, CblasNoTrans, CblasTrans, Int32(g.outChannels), Int32(reduction),
-              Int32(bandWidth), 1,
-              outputGradient + n * g.outChannels * outPlane + firstRow * g.outWidth,
+              Int32(bandWidth), 1, outputGradient + n * g.outChannels * outPlane + rowOffset,
               Int32(outPlane), columns, Int32(bandWidth), beta, target, Int32(reduction))
           }
           beta = 1
@@ -271,6 +250,27 @@ enum ConvolutionCore {
           weightGradient[offset] += partials[(worker - 1) * partialCount + offset]
         }
       }
+    }
+  }
+
+  /// Builds the column matrix `[K, rowCount · outW]` of band `index` of `input`
+  /// `[N, Cin, H, W]` in a scratch buffer and hands it to `body` with the band's image `n`, the
+  /// offset of its first output row in an output plane, and its width `rowCount · outW`.
+  static func withBandColumns(
+    _ g: ConvolutionGeometry, _ bands: ColumnMatrix.Bands, _ index: Int,
+    input: UnsafePointer<Float>,
+    _ body: (
+      _ n: Int, _ rowOffset: Int, _ bandWidth: Int, _ columns: UnsafeMutablePointer<Float>
+    ) -> Void
+  ) {
+    let (n, firstRow, rowCount) = bands.band(index)
+    let bandWidth = rowCount * g.outWidth
+    let reduction = g.inChannels * g.kernelHeight * g.kernelWidth
+    ScratchPool.withBuffer(reduction * bandWidth) { columns in
+      ColumnMatrix.build(
+        g, image: input + n * g.inChannels * g.height * g.width, firstRow: firstRow,
+        rowCount: rowCount, columns: columns)
+      body(n, firstRow * g.outWidth, bandWidth, columns)
     }
   }
 
