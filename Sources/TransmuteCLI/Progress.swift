@@ -12,8 +12,9 @@ public final class ProgressReporter: @unchecked Sendable {
   private let started = Date()
   private let lock = NSLock()
   private var completed = 0
-  /// Units passed over without work (outputs that exist): counted, but not in the rate.
-  private var skipped = 0
+  /// Units done without work (an output that exists, a file that failed): counted, but not in
+  /// the rate.
+  private var withoutWork = 0
   private var lastDraw = Date.distantPast
   private let plainInterval: TimeInterval
   private let quiet: Bool
@@ -37,12 +38,12 @@ public final class ProgressReporter: @unchecked Sendable {
   }
 
   /// Marks `count` more units done; `detail` (say, the current losses) follows the counts.
-  /// Units `skipped` without work count towards the total but not towards the rate.
-  public func advance(by count: Int = 1, skipped: Bool = false, detail: String = "") {
+  /// Units done `withoutWork` count towards the total but not towards the rate.
+  public func advance(by count: Int = 1, withoutWork: Bool = false, detail: String = "") {
     lock.lock()
     defer { lock.unlock() }
     completed += count
-    if skipped { self.skipped += count }
+    if withoutWork { self.withoutWork += count }
     guard !quiet else { return }
     let now = Date()
     let finished = total.map { completed >= $0 } ?? false
@@ -68,7 +69,7 @@ public final class ProgressReporter: @unchecked Sendable {
   /// The text of one progress line.
   func line(now: Date, detail: String, bar: Bool) -> String {
     let elapsed = now.timeIntervalSince(started)
-    let rate = elapsed > 0 ? Double(completed - skipped) / elapsed : 0
+    let rate = elapsed > 0 ? Double(completed - withoutWork) / elapsed : 0
     var parts = [label]
     if let total {
       if bar {

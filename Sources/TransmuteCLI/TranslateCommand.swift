@@ -132,16 +132,13 @@ enum TranslateCommand: Command {
         }
       case .skipped:
         if verbose { console.error("skip \(event.input): its output exists") }
-        progress.advance(skipped: true)
-        return
       case .failed(let reason):
-        // Counted, but not in the rate: most failures (unreadable entries) take no time, and
-        // counting them made the first lines claim thousands of images a second.
         if !quiet { console.error("failed \(event.input): \(reason)") }
-        progress.advance(skipped: true)
-        return
       }
-      progress.advance()
+      // Skips and failures count, but not in the rate: most take no time (unreadable entries),
+      // and counting them made the first lines claim thousands of images a second.
+      let translated = if case .translated = event.outcome { true } else { false }
+      progress.advance(withoutWork: !translated)
     }
     let summary = bulk.run(
       plan, with: model.translator, onEvent: report, shouldStop: { stop.isRequested })
