@@ -31,6 +31,8 @@ public struct SplitEvaluation: Sendable, Codable, Equatable {
   public var targetDomain: String
   /// The photos evaluated.
   public var images: Int
+  /// The photos that could not be decoded and were left out of every figure.
+  public var unreadable: [UnreadableImage]
   /// The mean over photos of each photo's mean absolute difference between it and its
   /// reconstruction (`G_B(G_A(x))` for A), in [-1, 1] units (so 2 is the largest possible).
   public var reconstructionL1: Double
@@ -52,7 +54,7 @@ public struct SplitEvaluation: Sendable, Codable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case split, images
+    case split, images, unreadable
     case sourceDomain = "source_domain"
     case targetDomain = "target_domain"
     case reconstructionL1 = "reconstruction_l1"
@@ -67,12 +69,13 @@ public struct SplitEvaluation: Sendable, Codable, Equatable {
   public init(
     split: String, sourceDomain: String, targetDomain: String, images: Int,
     reconstructionL1: Double, worstReconstructionL1: Double, worstImage: String,
-    translatedCalledTarget: Int?, realCalledSource: Int?
+    translatedCalledTarget: Int?, realCalledSource: Int?, unreadable: [UnreadableImage] = []
   ) {
     self.split = split
     self.sourceDomain = sourceDomain
     self.targetDomain = targetDomain
     self.images = images
+    self.unreadable = unreadable
     self.reconstructionL1 = reconstructionL1
     self.worstReconstructionL1 = worstReconstructionL1
     self.worstImage = worstImage
@@ -86,6 +89,8 @@ public struct SplitEvaluation: Sendable, Codable, Equatable {
     sourceDomain = try container.decode(String.self, forKey: .sourceDomain)
     targetDomain = try container.decode(String.self, forKey: .targetDomain)
     images = try container.decode(Int.self, forKey: .images)
+    unreadable =
+      try container.decodeIfPresent([UnreadableImage].self, forKey: .unreadable) ?? []
     reconstructionL1 = try container.decode(Double.self, forKey: .reconstructionL1)
     worstReconstructionL1 = try container.decode(Double.self, forKey: .worstReconstructionL1)
     worstImage = try container.decode(String.self, forKey: .worstImage)
@@ -100,6 +105,7 @@ public struct SplitEvaluation: Sendable, Codable, Equatable {
     try container.encode(sourceDomain, forKey: .sourceDomain)
     try container.encode(targetDomain, forKey: .targetDomain)
     try container.encode(images, forKey: .images)
+    try container.encode(unreadable, forKey: .unreadable)
     try container.encode(reconstructionL1, forKey: .reconstructionL1)
     try container.encode(worstReconstructionL1, forKey: .worstReconstructionL1)
     try container.encode(worstImage, forKey: .worstImage)
@@ -175,7 +181,9 @@ public struct CycleEvaluation {
   }
 
   /// Evaluates the split `split` ("A": photos of domain A through `G_A` then `G_B`; "B": the
-  /// other way). `progress` is called after each photo with the count done.
+  /// other way). `progress` is called after each photo with the count done. A photo that
+  /// cannot be decoded is left out of the figures and listed in `unreadable`; a folder of
+  /// which none can be decoded is an error.
   public func evaluate(
     split: String, folder: ImageFolder, progress: (Int) -> Void = { _ in }
   ) throws(EvaluationError) -> SplitEvaluation {
@@ -188,8 +196,16 @@ public struct CycleEvaluation {
     var worst = (value: -1.0, image: "")
     var classifierInputsTranslated: [Tensor] = []
     var classifierInputsReal: [Tensor] = []
+    var unreadable: [UnreadableImage] = []
     for index in 0..<folder.count {
-      var image = try folder.image(at: index)
+      defer { progress(index + 1) }
+      var image: Image
+      do throws(EvaluationError) {
+        image = try folder.image(at: index)
+      } catch {
+        unreadable.append(UnreadableImage(error))
+        continue
+      }
       if case .square(let side) = size, image.width != side || image.height != side {
         image = image.resized(width: side, height: side)
       }
@@ -210,7 +226,12 @@ public struct CycleEvaluation {
         classifierInputsTranslated.append(classifier.configuration.input(for: translatedImage))
         classifierInputsReal.append(classifier.configuration.input(for: image))
       }
-      progress(index + 1)
+    }
+    let evaluated = folder.count - unreadable.count
+    guard evaluated > 0 else {
+      throw EvaluationError(
+        .unreadableImage, path: folder.url.path,
+        reason: "none of its \(folder.count) images could be decoded (split \(split))")
     }
 
     // The classifier's verdicts: the target domain is B for split A, A for split B.
@@ -226,9 +247,10 @@ public struct CycleEvaluation {
     return SplitEvaluation(
       split: split, sourceDomain: split == "A" ? configuration.domainA : configuration.domainB,
       targetDomain: split == "A" ? configuration.domainB : configuration.domainA,
-      images: folder.count, reconstructionL1: l1Sum / Double(folder.count),
+      images: evaluated, reconstructionL1: l1Sum / Double(evaluated),
       worstReconstructionL1: worst.value, worstImage: worst.image,
-      translatedCalledTarget: translatedCalledTarget, realCalledSource: realCalledSource)
+      translatedCalledTarget: translatedCalledTarget, realCalledSource: realCalledSource,
+      unreadable: unreadable)
   }
 }
 
@@ -316,6 +338,14 @@ extension EvaluationReport {
       lines.append(
         "called target: translations the classifier takes for the target domain; "
           + "real called right: its accuracy on the real photos of the split")
+    }
+    let unreadable = splits.flatMap(\.unreadable)
+    if !unreadable.isEmpty {
+      lines.append("")
+      lines.append(
+        "left out of the figures, \(unreadable.count) "
+          + "\(unreadable.count == 1 ? "photo" : "photos") that could not be decoded:")
+      lines += unreadable.map { "  \($0)" }
     }
     return lines
   }

@@ -52,27 +52,27 @@ public struct ImageFolder: Sendable {
 
   /// Decodes every image and passes it through `transform`, on up to `workers` threads at once
   /// (each decoding its own files); `progress` is called with the count done, in any order.
-  /// The first file that fails to decode is the error.
+  /// A file that fails to decode is left out and listed in `unreadable`, so that one damaged
+  /// photo does not stop a long run; the outputs keep the folder's order.
   public func map<Output: Sendable>(
     workers: Int = 2, _ transform: @Sendable (Image) -> Output,
     progress: @Sendable (Int) -> Void = { _ in }
-  ) throws(EvaluationError) -> [Output] {
+  ) -> (outputs: [Output], unreadable: [UnreadableImage]) {
     precondition(workers >= 1, "map needs at least one worker, got \(workers)")
     let results = LockedResults<Output>(count: files.count)
     let folder = self
     DispatchQueue.concurrentPerform(iterations: min(workers, files.count)) { worker in
-      var index = worker
-      while index < folder.files.count, !results.hasFailed {
+      for index in stride(from: worker, to: folder.files.count, by: workers) {
+        let outcome: Result<Output, EvaluationError>
         do throws(EvaluationError) {
-          let output = transform(try folder.image(at: index))
-          progress(results.store(output, at: index))
+          outcome = .success(transform(try folder.image(at: index)))
         } catch {
-          results.fail(error, at: index)
+          outcome = .failure(error)
         }
-        index += workers
+        progress(results.store(outcome, at: index))
       }
     }
-    return try results.outputs()
+    return results.collected()
   }
 
   /// The first `limit` files only (all when `limit` is `nil` or larger than the folder).
@@ -89,39 +89,48 @@ public struct ImageFolder: Sendable {
   }
 }
 
-/// The outputs of `ImageFolder.map`, filled from several threads.
-private final class LockedResults<Output>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var values: [Output?]
-  private var done = 0
-  private var failure: (index: Int, error: EvaluationError)?
+/// A photo that could not be decoded and was left out of a run, with the decoder's reason.
+public struct UnreadableImage: Sendable, Codable, Equatable, CustomStringConvertible {
+  public var path: String
+  public var reason: String
 
-  init(count: Int) { values = Array(repeating: nil, count: count) }
-
-  var hasFailed: Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    return failure != nil
+  public init(path: String, reason: String) {
+    self.path = path
+    self.reason = reason
   }
 
-  /// Stores one output and returns how many are done.
-  func store(_ value: Output, at index: Int) -> Int {
+  public init(_ error: EvaluationError) { self.init(path: error.path, reason: error.reason) }
+
+  public var description: String { "\(path): \(reason)" }
+}
+
+/// The outcomes of `ImageFolder.map`, filled from several threads.
+private final class LockedResults<Output>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var outcomes: [Result<Output, EvaluationError>?]
+  private var done = 0
+
+  init(count: Int) { outcomes = Array(repeating: nil, count: count) }
+
+  /// Stores one outcome and returns how many are done.
+  func store(_ outcome: Result<Output, EvaluationError>, at index: Int) -> Int {
     lock.lock()
     defer { lock.unlock() }
-    values[index] = value
+    outcomes[index] = outcome
     done += 1
     return done
   }
 
-  func fail(_ error: EvaluationError, at index: Int) {
-    lock.lock()
-    defer { lock.unlock() }
-    if let earlier = failure, earlier.index < index { return }
-    failure = (index, error)
-  }
-
-  func outputs() throws(EvaluationError) -> [Output] {
-    if let failure { throw failure.error }
-    return values.compactMap { $0 }
+  /// The outputs and the failures, each in the folder's order.
+  func collected() -> (outputs: [Output], unreadable: [UnreadableImage]) {
+    var outputs: [Output] = []
+    var unreadable: [UnreadableImage] = []
+    for case let outcome? in outcomes {
+      switch outcome {
+      case .success(let output): outputs.append(output)
+      case .failure(let error): unreadable.append(UnreadableImage(error))
+      }
+    }
+    return (outputs, unreadable)
   }
 }

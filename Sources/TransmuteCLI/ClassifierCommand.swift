@@ -20,6 +20,7 @@ enum ClassifierCommand: Command {
     --b-test its accuracy on them is printed and stored in its config.json. At 64×64 it trains \
     on the 2401 horse2zebra training photos in a few minutes on two cores.
     'test' prints a saved classifier's accuracy on --a-test and --b-test.
+    A photo that cannot be decoded is left out with a warning; the exit status is then 1.
     """
   static let options: [OptionSpec] = [
     .value("a-train", "DIR", help: "Training photos of domain A (train)."),
@@ -91,8 +92,11 @@ enum ClassifierCommand: Command {
     let quiet = arguments.flag("quiet")
 
     // Photos at the load size, then training.
-    let imagesA = try load(trainA, "a-train", { configuration.loaded($0) }, console, quiet)
-    let imagesB = try load(trainB, "b-train", { configuration.loaded($0) }, console, quiet)
+    var unreadable: [UnreadableImage] = []
+    let imagesA = try load(
+      trainA, "a-train", { configuration.loaded($0) }, console, quiet, &unreadable)
+    let imagesB = try load(
+      trainB, "b-train", { configuration.loaded($0) }, console, quiet, &unreadable)
     let started = Date()
     let classifier = trainClassifier(
       imagesA: imagesA, imagesB: imagesB, configuration: configuration, options: options
@@ -115,7 +119,7 @@ enum ClassifierCommand: Command {
         "seconds": String(format: "%.0f", seconds),
       ], uniquingKeysWith: { _, new in new })
     if let testA, let testB {
-      let accuracy = try measure(classifier, testA, testB, console, quiet)
+      let accuracy = try measure(classifier, testA, testB, console, quiet, &unreadable)
       classifier.configuration.testAccuracy = accuracy
       printAccuracy(accuracy, configuration: configuration, console: console)
     }
@@ -123,7 +127,7 @@ enum ClassifierCommand: Command {
     console.error(
       "classifier written to \(output) (\(classifier.parameterCount) parameters, trained in "
         + "\(formatDuration(seconds)))")
-    return 0
+    return reportUnreadable(unreadable, console: console)
   }
 
   static func test(_ arguments: ParsedArguments, console: Console) throws -> Int32 {
@@ -132,9 +136,11 @@ enum ClassifierCommand: Command {
     let classifier = try DomainClassifier.load(from: URL(fileURLWithPath: path))
     let testA = try requiredFolder(arguments, "a-test", limit: limit, console: console)
     let testB = try requiredFolder(arguments, "b-test", limit: limit, console: console)
-    let accuracy = try measure(classifier, testA, testB, console, arguments.flag("quiet"))
+    var unreadable: [UnreadableImage] = []
+    let accuracy = try measure(
+      classifier, testA, testB, console, arguments.flag("quiet"), &unreadable)
     printAccuracy(accuracy, configuration: classifier.configuration, console: console)
-    return 0
+    return reportUnreadable(unreadable, console: console)
   }
 
   /// `--batch-size`, which must be even.
@@ -166,24 +172,46 @@ enum ClassifierCommand: Command {
     return folder.prefix(limit)
   }
 
-  /// Every photo of `folder`, decoded and passed through `transform` on two threads.
+  /// Every photo of `folder`, decoded and passed through `transform` on two threads. A photo
+  /// that cannot be decoded is left out with a warning and added to `unreadable`; a folder of
+  /// which none can be decoded is an error.
   static func load<Output: Sendable>(
     _ folder: ImageFolder, _ name: String, _ transform: @escaping @Sendable (Image) -> Output,
-    _ console: Console, _ quiet: Bool
+    _ console: Console, _ quiet: Bool, _ unreadable: inout [UnreadableImage]
   ) throws -> [Output] {
     let progress = ProgressReporter(
       console: console, label: "load \(name)", total: folder.count, unit: "img", quiet: quiet)
-    defer { progress.finish() }
-    return try folder.map(workers: 2, transform) { _ in progress.advance() }
+    let loaded = folder.map(workers: 2, transform) { _ in progress.advance() }
+    progress.finish()
+    for photo in loaded.unreadable { console.error("warning: left out \(photo)") }
+    unreadable += loaded.unreadable
+    guard !loaded.outputs.isEmpty else {
+      throw EvaluationError(
+        .unreadableImage, path: folder.url.path,
+        reason: "none of its \(folder.count) images could be decoded (given as --\(name))")
+    }
+    return loaded.outputs
+  }
+
+  /// Exit status 1 and a closing line when photos were left out, 0 otherwise.
+  static func reportUnreadable(_ unreadable: [UnreadableImage], console: Console) -> Int32 {
+    guard !unreadable.isEmpty else { return 0 }
+    console.error(
+      "\(unreadable.count) \(unreadable.count == 1 ? "photo" : "photos") could not be decoded "
+        + "and \(unreadable.count == 1 ? "was" : "were") left out:")
+    for photo in unreadable { console.error("  \(photo)") }
+    return 1
   }
 
   static func measure(
     _ classifier: DomainClassifier, _ folderA: ImageFolder, _ folderB: ImageFolder,
-    _ console: Console, _ quiet: Bool
+    _ console: Console, _ quiet: Bool, _ unreadable: inout [UnreadableImage]
   ) throws -> ClassifierAccuracy {
     let configuration = classifier.configuration
-    let inputsA = try load(folderA, "a-test", { configuration.input(for: $0) }, console, quiet)
-    let inputsB = try load(folderB, "b-test", { configuration.input(for: $0) }, console, quiet)
+    let inputsA = try load(
+      folderA, "a-test", { configuration.input(for: $0) }, console, quiet, &unreadable)
+    let inputsB = try load(
+      folderB, "b-test", { configuration.input(for: $0) }, console, quiet, &unreadable)
     return measureAccuracy(of: classifier, inputsA: inputsA, inputsB: inputsB)
   }
 

@@ -78,7 +78,8 @@ public enum Transmute {
       return 0
     }
     if first == "--version" {
-      console.out(version)
+      // The first line of `transmute version`, which also names the libraries.
+      console.out("transmute \(version)")
       return 0
     }
     guard let command = commands.first(where: { $0.name == first }) else {

@@ -20,7 +20,9 @@ enum EvaluateCommand: Command {
     way. With --classifier (made by 'transmute classifier train'), each translation is \
     classified too: the table gives the share of translated A photos called B (and of \
     translated B called A) beside the classifier's accuracy on the real photos, which bounds \
-    what the first figure can mean. Give --a or --b alone to evaluate one direction.
+    what the first figure can mean. Give --a or --b alone to evaluate one direction. A photo \
+    that cannot be decoded is left out of the figures and listed after the table, and the exit \
+    status is then 1.
     """
   static let options: [OptionSpec] = [
     .value("model", "DIR", help: "The model directory (config.json, G_A and G_B)."),
@@ -112,7 +114,7 @@ enum EvaluateCommand: Command {
       }
       console.error("report written to \(reportPath)")
     }
-    return 0
+    return results.allSatisfy { $0.unreadable.isEmpty } ? 0 : 1
   }
 
   /// Refuses a `--report` path whose folder does not exist or that is itself a folder, so

@@ -12,7 +12,7 @@ enum ExportCommand: Command {
   static let name = "export"
   static let summary = "Write a model's networks as PyTorch .pth or safetensors files."
   static let synopsis =
-    "export --model DIR --format pth|safetensors --output PATH [--network G_A|G_B|D_A|D_B]"
+    "export --model DIR --output PATH [--format pth|safetensors] [--network G_A|G_B|D_A|D_B]"
     + " [--half]"
   static let discussion = """
     Without --network, PATH is a folder that receives one file per network the model holds, \

@@ -4,7 +4,7 @@ import ImageIO
 
 /// Prints one line per image file found under the arguments (folders recursively): format,
 /// size, channels, bit depth, orientation; or the error. Exits with status 1 when any file or
-/// entry failed.
+/// entry failed, or when there was none.
 enum InfoCommand: Command {
   static let name = "info"
   static let summary = "Describe image files (format, size, channels, bit depth) or their errors."
@@ -13,7 +13,8 @@ enum InfoCommand: Command {
     Folders are scanned recursively (hidden files skipped, symbolic links followed with loop \
     detection). Each file is decoded completely, so damaged data is reported; with \
     --header-only only the header is read. The format comes from the file's signature, never \
-    its name. The exit status is 1 when any file failed, 0 otherwise.
+    its name. The exit status is 1 when any file failed or no image file was found, 0 \
+    otherwise.
     """
   static let options: [OptionSpec] = [
     .flag("header-only", help: "Read only each file's header (faster; damage may go unseen)."),
@@ -56,6 +57,11 @@ enum InfoCommand: Command {
     }
 
     let total = scan.images.count + scan.problems.count
+    guard total > 0 else {
+      let named = arguments.positionals.joined(separator: ", ")
+      console.error("transmute info: no PNG or JPEG files found in \(named)")
+      return 1
+    }
     console.error(
       "\(total) \(total == 1 ? "entry" : "entries"), \(failures) failed"
         + (headerOnly ? " (headers only)" : ""))

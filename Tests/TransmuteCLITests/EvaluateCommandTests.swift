@@ -98,6 +98,78 @@ import Testing
     #expect(report.splits[0].translated_called_target == nil)
   }
 
+  @Test func damagedPhotoIsLeftOutAndListed() throws {
+    let expected = try JSONDecoder().decode(
+      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+    let work = try temporaryFolder("evaluate-damaged")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let model = work.appendingPathComponent("model")
+    try writeConstantModel(expected, to: model)
+
+    // The three fixture photos of A and, sorted among them, a PNG cut short after its
+    // signature.
+    let photos = work.appendingPathComponent("A")
+    try FileManager.default.copyItem(at: fixtures.appendingPathComponent("A"), to: photos)
+    let broken = photos.appendingPathComponent("0_broken.png")
+    try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: broken)
+    let reportURL = work.appendingPathComponent("report.json")
+
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      [
+        "evaluate", "--model", model.path, "--a", photos.path, "--size", "original",
+        "--report", reportURL.path, "--quiet",
+      ], console: captured.console)
+    #expect(status == 1, "a photo was left out: \(captured.error)")
+
+    // The figures are those of the three good photos; the damaged one is named after them.
+    let reference = try #require(expected.splits["A"])
+    let lines = captured.out.split(separator: "\n").map(String.init)
+    let rowA = try #require(lines.first { $0.hasPrefix("A ") })
+    #expect(rowA.contains(" 3  horse → zebra"), "\(rowA)")
+    #expect(rowA.contains(String(format: "%.4f", reference.reconstruction_l1)), "\(rowA)")
+    #expect(lines.contains("left out of the figures, 1 photo that could not be decoded:"))
+    let listed = try #require(lines.last)
+    #expect(listed.hasPrefix("  \(broken.path): "), "\(listed)")
+
+    struct Report: Decodable {
+      struct Split: Decodable {
+        struct Unreadable: Decodable { var path: String }
+        var images: Int
+        var reconstruction_l1: Double
+        var unreadable: [Unreadable]
+      }
+      var splits: [Split]
+    }
+    let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: reportURL))
+    #expect(report.splits[0].images == 3)
+    #expect(report.splits[0].unreadable.map(\.path) == [broken.path])
+    #expect(abs(report.splits[0].reconstruction_l1 - reference.reconstruction_l1) < 1e-6)
+  }
+
+  @Test func folderOfDamagedPhotosIsAnError() throws {
+    let expected = try JSONDecoder().decode(
+      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+    let work = try temporaryFolder("evaluate-all-damaged")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let model = work.appendingPathComponent("model")
+    try writeConstantModel(expected, to: model)
+    let photos = work.appendingPathComponent("A")
+    try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+    try Data([0xFF, 0xD8, 0xFF]).write(to: photos.appendingPathComponent("cut.jpg"))
+
+    let captured = CapturedConsole()
+    let status = Transmute.main(
+      ["evaluate", "--model", model.path, "--a", photos.path, "--quiet"],
+      console: captured.console)
+    #expect(status != 0)
+    #expect(
+      captured.error.hasPrefix(
+        "transmute evaluate: \(photos.path): none of its 1 images could be decoded"),
+      "\(captured.error)")
+    #expect(captured.out.isEmpty)
+  }
+
   @Test func missingModelIsAUsageError() {
     let captured = CapturedConsole()
     let status = Transmute.main(["evaluate", "--a", "x"], console: captured.console)
@@ -212,6 +284,22 @@ import Testing
     #expect(tested == 0, "stderr: \(testing.error)")
     #expect(testing.out == training.out, "the saved classifier gives the same accuracy")
     #expect(testing.out.contains("overall 100.0%"), "\(testing.out)")
+
+    // A damaged photo among the test photos is left out, named, and the exit status says so.
+    let broken = work.appendingPathComponent("A/broken.png")
+    try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: broken)
+    let damaged = CapturedConsole()
+    let leftOut = Transmute.main(
+      [
+        "classifier", "test", "--classifier", output.path, "--a-test", folderA, "--b-test",
+        folderB, "--quiet",
+      ],
+      console: damaged.console)
+    #expect(leftOut == 1, "stderr: \(damaged.error)")
+    #expect(damaged.out == testing.out, "the figures cover the 24 good photos of each folder")
+    #expect(damaged.error.contains("warning: left out \(broken.path): "), "\(damaged.error)")
+    #expect(damaged.error.contains("1 photo could not be decoded and was left out:"))
+    try FileManager.default.removeItem(at: broken)
 
     // Training again into the same folder is refused before any work; the classifier stays.
     let saved = try Data(contentsOf: output.appendingPathComponent("classifier.safetensors"))

@@ -173,7 +173,7 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
     defer { folder.remove() }
     try FileManager.default.createDirectory(
       at: folder.url.appendingPathComponent("full"), withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: folder.file("full/x"), contents: Data())
+    try Data().write(to: URL(fileURLWithPath: folder.file("full/x")))
     let cases: [([String], String)] = [
       (["--output", folder.file("m")], "'import' needs one or two generator files"),
       ([fixture("resnet9.pth")], "'import' needs --output DIR"),

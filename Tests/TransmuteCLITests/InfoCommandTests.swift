@@ -46,6 +46,22 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     #expect(captured.error == "3 entries, 2 failed\n")
   }
 
+  @Test func emptyFolderIsAFailure() throws {
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("transmute-info-empty-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data("hidden".utf8).write(to: folder.appendingPathComponent(".hidden.png"))
+
+    let captured = CapturedConsole()
+    let status = Transmute.main(["info", folder.path], console: captured.console)
+    #expect(status == 1)
+    #expect(captured.out.isEmpty)
+    #expect(
+      captured.error
+        == "transmute info: no PNG or JPEG files found in \(folder.path)\n")
+  }
+
   @Test func headerOnlySkipsThePixels() {
     let captured = CapturedConsole()
     let status = Transmute.main(

@@ -119,6 +119,12 @@ let sampleOptions: [OptionSpec] = [
     #expect(line?.hasSuffix("Use at most N images of each folder (default: all).") == true)
   }
 
+  @Test func versionOptionPrintsTheFirstLineOfVersion() {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["--version"], console: captured.console) == 0)
+    #expect(captured.out == "transmute \(Transmute.version)\n")
+  }
+
   @Test func versionNamesTheLibrariesItWasBuiltWith() throws {
     let captured = CapturedConsole()
     #expect(Transmute.main(["version"], console: captured.console) == 0)
