@@ -49,7 +49,8 @@ public struct UsageError: Error, CustomStringConvertible, Equatable {
 /// The arguments of one command after parsing, with typed accessors that name the option in
 /// their errors.
 public struct ParsedArguments: Sendable {
-  /// Values given for each value option, in order (an option may be repeated).
+  /// The value given for each value option that was given (one each: an option given twice,
+  /// with an empty value or with another option as its value is refused).
   public private(set) var values: [String: [String]] = [:]
   /// Flags that were given.
   public private(set) var flags: Set<String> = []
@@ -70,6 +71,11 @@ public struct ParsedArguments: Sendable {
       let argument = arguments[index]
       index += 1
       if onlyPositionals || !argument.hasPrefix("--") || argument == "-" {
+        guard !argument.isEmpty else {
+          throw UsageError(
+            "an empty argument was given where a file or folder is expected",
+            hint: "check the quoting of the command line")
+        }
         positionals.append(argument)
         continue
       }
@@ -95,15 +101,35 @@ public struct ParsedArguments: Sendable {
         if inlineValue != nil { throw UsageError("option '--\(name)' takes no value") }
         flags.insert(name)
       case .value(let placeholder):
+        let value: String
         if let inlineValue {
-          values[name, default: []].append(inlineValue)
+          value = inlineValue
         } else if index < arguments.count {
-          values[name, default: []].append(arguments[index])
+          value = arguments[index]
           index += 1
+          // `--output --quiet`: the value was forgotten and the next option would be swallowed.
+          if value == "--" || (value.hasPrefix("--") && byName[optionName(value)] != nil) {
+            throw UsageError(
+              "option '--\(name)' needs a value, but the next argument '\(value)' is an option",
+              hint: "write --\(name) \(placeholder) (or --\(name)=\(value) for a value that "
+                + "starts with --)")
+          }
         } else {
           throw UsageError(
             "option '--\(name)' needs a value", hint: "write --\(name) \(placeholder)")
         }
+        // An empty path would mean the current folder to Foundation, silently.
+        guard !value.isEmpty else {
+          throw UsageError(
+            "option '--\(name)' needs a value, got an empty one",
+            hint: "write --\(name) \(placeholder)")
+        }
+        if let earlier = values[name]?.first {
+          throw UsageError(
+            "option '--\(name)' is given twice ('\(earlier)' and '\(value)')",
+            hint: "give it once")
+        }
+        values[name] = [value]
       }
     }
   }
@@ -111,11 +137,8 @@ public struct ParsedArguments: Sendable {
   /// Whether the flag `--name` was given.
   public func flag(_ name: String) -> Bool { flags.contains(name) }
 
-  /// The last value given for `--name`, or its default.
+  /// The value given for `--name`, or its default.
   public func string(_ name: String) -> String? { values[name]?.last ?? defaults[name] }
-
-  /// Every value given for `--name` (for options that may be repeated).
-  public func strings(_ name: String) -> [String] { values[name] ?? [] }
 
   /// The value of `--name` as an integer within `range`.
   public func int(_ name: String, in range: ClosedRange<Int> = Int.min...Int.max)
@@ -162,6 +185,13 @@ public struct ParsedArguments: Sendable {
     }
     return text
   }
+}
+
+/// The option name of an argument that starts with `--`: `quiet` for `--quiet` and for
+/// `--quiet=1`.
+func optionName(_ argument: String) -> String {
+  let name = argument.dropFirst(2)
+  return String(name.prefix { $0 != "=" })
 }
 
 /// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.

@@ -92,7 +92,9 @@ public enum Transmute {
     }
 
     let rest = Array(arguments.dropFirst())
-    if rest.contains("--help") || rest.contains("-h") {
+    // After `--` every argument is a file name, `--help` included.
+    let options = rest.prefix { $0 != "--" }
+    if options.contains("--help") || options.contains("-h") {
       console.out(command.helpText)
       return 0
     }

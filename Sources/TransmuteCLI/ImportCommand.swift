@@ -65,6 +65,12 @@ enum ImportCommand: Command {
       throw UsageError(
         "option '--names' needs two names separated by a comma", hint: "write: --names horse,zebra")
     }
+    // translate --to NAME tells the directions apart by these names.
+    guard names[0] != names[1] else {
+      throw UsageError(
+        "option '--names' needs two different names, got '\(names[0])' twice",
+        hint: "write: --names horse,zebra")
+    }
     let upsampling: GeneratorUpsampling =
       try arguments.choice("upsampling", ["nearest", "bilinear"]) == "bilinear"
       ? .bilinear : .nearest

@@ -256,6 +256,97 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
     #expect(FileManager.default.fileExists(atPath: nested))
   }
 
+  @Test func oneNetworkGoesIntoAFolderAndTheFileNameChoosesTheFormat() throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let model = folder.file("model")
+    let captured = CapturedConsole()
+    #expect(
+      Transmute.main(
+        ["import", fixture("resnet6.pth"), "--output", model], console: captured.console) == 0)
+    let reference = try PyTorchCheckpoint(contentsOf: URL(fileURLWithPath: fixture("resnet6.pth")))
+
+    // A name ending in / (new) or an existing folder receives the reference's file name.
+    try FileManager.default.createDirectory(
+      atPath: folder.file("existing"), withIntermediateDirectories: true)
+    for (output, written) in [
+      (folder.file("new") + "/", folder.file("new/latest_net_G_A.pth")),
+      (folder.file("existing"), folder.file("existing/latest_net_G_A.pth")),
+    ] {
+      let run = CapturedConsole()
+      #expect(
+        Transmute.main(
+          ["export", "--model", model, "--network", "G_A", "--output", output],
+          console: run.console) == 0, "\(run.error)")
+      #expect(run.out == "G_A → \(written)\n", "\(run.out)")
+      let tensors = try PyTorchCheckpoint(contentsOf: URL(fileURLWithPath: written)).tensors
+      #expect(tensors["model.1.weight"]?.scalars == reference.tensors["model.1.weight"]?.scalars)
+    }
+
+    // Without --format, .safetensors writes safetensors (not a zip named .safetensors).
+    let named = folder.file("g.safetensors")
+    #expect(
+      Transmute.main(
+        ["export", "--model", model, "--network", "G_A", "--output", named],
+        console: captured.console) == 0, "\(captured.error)")
+    let tensors = try SafetensorsFile(contentsOf: URL(fileURLWithPath: named)).tensors
+    #expect(Set(tensors.keys) == Set(reference.keys))
+
+    // A name that contradicts --format is refused before anything is written.
+    let contradicting = CapturedConsole()
+    #expect(
+      Transmute.main(
+        [
+          "export", "--model", model, "--network", "G_A", "--format", "safetensors", "--output",
+          folder.file("g.pth"),
+        ], console: contradicting.console) == 2)
+    #expect(
+      contradicting.error.hasPrefix(
+        "transmute export: --output \(folder.file("g.pth")) names a pth file, but --format is "
+          + "safetensors\nname the file .safetensors, or drop --format"), "\(contradicting.error)")
+    #expect(!FileManager.default.fileExists(atPath: folder.file("g.pth")))
+  }
+
+  @Test func anEmptyOutputIsRefusedRatherThanTakenAsTheCurrentFolder() throws {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let model = folder.file("model")
+    let captured = CapturedConsole()
+    #expect(
+      Transmute.main(
+        ["import", fixture("resnet6.pth"), "--output", model], console: captured.console) == 0)
+    let before = try FileManager.default.contentsOfDirectory(
+      atPath: FileManager.default.currentDirectoryPath)
+
+    for arguments in [
+      ["import", fixture("resnet6.pth"), "--output", ""],
+      ["export", "--model", model, "--output", ""],
+      ["export", "--model", model, "--network", "G_A", "--output="],
+    ] {
+      let run = CapturedConsole()
+      #expect(Transmute.main(arguments, console: run.console) == 2, "\(arguments)")
+      #expect(run.error.contains("option '--output' needs a value, got an empty one"))
+    }
+    let after = try FileManager.default.contentsOfDirectory(
+      atPath: FileManager.default.currentDirectoryPath)
+    #expect(Set(after) == Set(before), "files appeared in the current folder")
+  }
+
+  @Test func importRefusesTwoDomainsOfOneName() {
+    let folder = OutputFolder()
+    defer { folder.remove() }
+    let captured = CapturedConsole()
+    #expect(
+      Transmute.main(
+        ["import", fixture("resnet6.pth"), "--output", folder.file("m"), "--names", "cat, cat"],
+        console: captured.console) == 2)
+    #expect(
+      captured.error.hasPrefix(
+        "transmute import: option '--names' needs two different names, got 'cat' twice"),
+      "\(captured.error)")
+    #expect(!FileManager.default.fileExists(atPath: folder.file("m")))
+  }
+
   @Test func aFolderThatCannotBeMadeIsReportedWithTheSystemsReason() throws {
     let folder = OutputFolder()
     defer { folder.remove() }

@@ -62,6 +62,56 @@ let sampleOptions: [OptionSpec] = [
     }
   }
 
+  @Test func refusesAnEmptyValue() {
+    // Foundation would read an empty path as the current folder.
+    for arguments in [["--name", ""], ["--name="]] {
+      #expect(
+        throws: UsageError(
+          "option '--name' needs a value, got an empty one", hint: "write --name NAME"),
+        "\(arguments)"
+      ) {
+        try ParsedArguments(arguments, options: sampleOptions)
+      }
+    }
+  }
+
+  @Test func refusesAnEmptyPositional() {
+    #expect(
+      throws: UsageError(
+        "an empty argument was given where a file or folder is expected",
+        hint: "check the quoting of the command line")
+    ) {
+      try ParsedArguments(["a.png", ""], options: sampleOptions)
+    }
+  }
+
+  @Test func refusesAnOptionWhereAValueWasForgotten() throws {
+    for next in ["--continue", "--ngf=3", "--"] {
+      #expect(
+        throws: UsageError(
+          "option '--name' needs a value, but the next argument '\(next)' is an option",
+          hint: "write --name NAME (or --name=\(next) for a value that starts with --)"),
+        "\(next)"
+      ) {
+        try ParsedArguments(["--name", next, "x"], options: sampleOptions)
+      }
+    }
+
+    // Values that merely start with dashes, and the inline form, are taken as they are.
+    let inline = try ParsedArguments(["--name=--continue"], options: sampleOptions)
+    #expect(inline.string("name") == "--continue" && !inline.flag("continue"))
+    let unknown = try ParsedArguments(["--name", "--zebra", "-1"], options: sampleOptions)
+    #expect(unknown.string("name") == "--zebra" && unknown.positionals == ["-1"])
+  }
+
+  @Test func refusesAValueOptionGivenTwice() {
+    #expect(
+      throws: UsageError("option '--name' is given twice ('a' and 'b')", hint: "give it once")
+    ) {
+      try ParsedArguments(["--name", "a", "--ngf", "2", "--name=b"], options: sampleOptions)
+    }
+  }
+
   @Test func rejectsNumbersOutOfRange() throws {
     let parsed = try ParsedArguments(["--ngf", "0"], options: sampleOptions)
     #expect(
@@ -144,6 +194,15 @@ let sampleOptions: [OptionSpec] = [
     #expect(Transmute.main(["version", "--bogus"], console: captured.console) == 2)
     #expect(captured.error.hasPrefix("transmute version: unknown option '--bogus'"))
     #expect(captured.error.contains("Run 'transmute version --help' for its options."))
+  }
+
+  @Test func helpAfterDoubleDashIsAFileName() {
+    let captured = CapturedConsole()
+    #expect(Transmute.main(["info", "--", "--help", "-h"], console: captured.console) == 1)
+    let text = captured.out + captured.error
+    #expect(!text.contains("USAGE"), "\(text)")
+    #expect(text.contains("--help: error: no such file or folder"), "\(text)")
+    #expect(text.contains("-h: error: no such file or folder"), "\(text)")
   }
 }
 
