@@ -9,11 +9,12 @@ extension ImageFormat {
   /// The extension given to an output of this format whose name had to change (`png`, `jpg`).
   public var outputExtension: String { self == .png ? "png" : "jpg" }
 
-  /// The format a file extension names, case-insensitively (`PNG`; `jpg`, `jpeg`, `jpe`).
+  /// The format a file extension names, case-insensitively (`PNG`; `jpg`, `jpeg`, `jpe`,
+  /// `jfif`): the extensions the folder scan takes as images.
   public static func named(byExtension fileExtension: String) -> ImageFormat? {
     switch fileExtension.lowercased() {
     case "png": return .png
-    case "jpg", "jpeg", "jpe": return .jpeg
+    case "jpg", "jpeg", "jpe", "jfif": return .jpeg
     default: return nil
     }
   }
@@ -203,17 +204,27 @@ public enum TranslationPlanner {
     let rootCanonical = inputRoot.canonical()
 
     // 1. Keep the output folder out of the inputs: it may not be the input folder, and when it
-    //    lies inside it, its files (earlier results) are not inputs.
+    //    lies inside it, or a symbolic link in the input tree leads into it, its files (earlier
+    //    results) are not inputs.
     var inputs = inputs
     if case .folder(let folder) = destination {
       let folderCanonical = folder.canonical()
       if folderCanonical == rootCanonical { throw .outputFolderIsInputFolder(folder) }
-      if folderCanonical.isInside(rootCanonical) {
-        let before = inputs.count
-        inputs.removeAll { $0.path.canonical(resolvingLast: false).isInside(folderCanonical) }
+      let isInside = folderCanonical.isInside(rootCanonical)
+      let before = inputs.count
+      // An input folder inside the output folder (`--input out/photos --output out`) is all
+      // inputs, not earlier results.
+      if !rootCanonical.isInside(folderCanonical) {
+        inputs.removeAll {
+          $0.path.canonical(resolvingLast: false).isInside(folderCanonical)
+            || $0.path.canonical().isInside(folderCanonical)
+        }
+      }
+      if isInside || inputs.count < before {
         notes.append(
-          "the output folder \(folder) is inside the input folder: the \(before - inputs.count) "
-            + "image(s) already in it are not inputs")
+          "the output folder \(folder) is inside the input folder"
+            + (isInside ? "" : " (through a symbolic link)")
+            + ": the \(before - inputs.count) image(s) already in it are not inputs")
       }
     }
     if case .file(let file) = destination, file.fileKind == .folder {

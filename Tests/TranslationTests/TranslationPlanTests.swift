@@ -78,6 +78,36 @@ func folderWithFiles(_ names: [String]) throws -> FilePath {
   #expect(plan.notes.count == 1 && plan.notes[0].contains("2 image(s)"))
 }
 
+@Test func anOutputFolderReachedThroughALinkIsNotRescanned() throws {
+  // in/results is a link to the output folder, which holds an earlier result.
+  let root = try folderWithFiles(["a.png"])
+  let out = root.parent.appending("out")
+  let earlier = try folderWithFiles(["old.png"])
+  try FileManager.default.moveItem(atPath: earlier.description, toPath: out.description)
+  try FileManager.default.createSymbolicLink(
+    atPath: root.appending("results").description, withDestinationPath: "../out")
+
+  let plan = try TranslationPlanner.plan(input: root, output: out, format: nil)
+  #expect(plan.files.map(\.relativePath) == ["a.png"])
+  #expect(plan.files.map(\.output) == [out.appending("a.png")])
+  #expect(
+    plan.notes == [
+      "the output folder \(out) is inside the input folder (through a symbolic link): the 1 "
+        + "image(s) already in it are not inputs"
+    ])
+}
+
+@Test func anInputFolderInsideTheOutputFolderKeepsAllItsFiles() throws {
+  let root = try folderWithFiles(["a.png", "sub/b.png"])
+  let plan = try TranslationPlanner.plan(input: root, output: root.parent, format: nil)
+  #expect(plan.files.map(\.relativePath) == ["a.png", "sub/b.png"])
+  #expect(
+    plan.files.map(\.output) == [
+      root.parent.appending("a.png"), root.parent.appending("sub/b.png"),
+    ])
+  #expect(plan.notes.isEmpty)
+}
+
 @Test func singleFilesGoToAFileOrIntoAFolder() throws {
   let root = try folderWithFiles(["photo.png"])
   let input = root.appending("photo.png")
@@ -95,6 +125,9 @@ func folderWithFiles(_ names: [String]) throws -> FilePath {
   ) {
     try TranslationPlanner.plan(input: input, output: root.appending("x.jpg"), format: .png)
   }
+  let jfif = try TranslationPlanner.plan(
+    input: input, output: root.appending("x.jfif"), format: nil)
+  #expect(jfif.files.map(\.format) == [.jpeg])
   #expect(throws: PlanError.unsupportedOutputExtension(root.appending("x.gif"))) {
     try TranslationPlanner.plan(input: input, output: root.appending("x.gif"), format: nil)
   }
@@ -112,6 +145,10 @@ func folderWithFiles(_ names: [String]) throws -> FilePath {
   #expect(TranslationPlanner.renamed("a/Photo.JPEG", to: .png) == "a/Photo.png")
   #expect(TranslationPlanner.renamed("scan", to: .png) == "scan.png")
   #expect(TranslationPlanner.renamed("x/scan.data", to: .jpeg) == "x/scan.data.jpg")
+  // Every extension the scan takes as an image names its format.
+  #expect(TranslationPlanner.renamed("b.jfif", to: .jpeg) == "b.jfif")
+  #expect(TranslationPlanner.renamed("b.JFIF", to: .png) == "b.png")
+  #expect(TranslationPlanner.renamed("b.jpe", to: .png) == "b.png")
   let latin1 = FilePath(bytes: [0x63, 0xE9, 0x2E, 0x6A, 0x70, 0x67])  // "cé.jpg" in Latin-1
   #expect(
     TranslationPlanner.renamed(latin1, to: .png)
