@@ -31,6 +31,10 @@ struct TensorReference: Equatable, Sendable {
 /// A pickled list; a class because pickles fill containers after they are memoized.
 final class PickleList {
   var items: [PickleValue] = []
+  /// Containers nested in it, counting itself (1 when it holds no container).
+  var depth = 1
+  /// Whether it has been placed inside another value, after which it may not be filled.
+  var isNested = false
 }
 
 /// A pickled dict or `OrderedDict`, keeping the order in which items were set.
@@ -38,6 +42,10 @@ final class PickleDict {
   private(set) var entries: [(key: PickleValue, value: PickleValue)] = []
   /// Where each string key sits in `entries`, so that large dicts fill in linear time.
   private var stringKeys: [String: Int] = [:]
+  /// Containers nested in it, counting itself (1 when it holds no container).
+  var depth = 1
+  /// Whether it has been placed inside another value, after which it may not be filled.
+  var isNested = false
 
   /// Sets `value` for `key`, replacing an earlier value in place as Python does.
   func set(_ key: PickleValue, _ value: PickleValue) {
@@ -139,17 +147,26 @@ indirect enum PickleValue: Equatable {
 }
 
 /// Reads one pickle from `bytes[start...]`, stopping at its STOP opcode.
+///
+/// Values may nest at most `maximumNesting` containers deep (a state_dict needs a few levels),
+/// and a list or dict may not be filled once it sits inside another value (as no pickle of a
+/// state_dict does), so that no value is cyclic or deeper than the limit: freeing a value
+/// nested a million deep would overflow the stack.
 struct Unpickler {
   /// The most elements a storage may claim (2⁴⁰), far above any real model, so that sizes
   /// computed from it cannot overflow.
   static let maximumStorageCount = 1 << 40
+  /// The most containers (tuples, lists, dicts) one value may nest, counting itself.
+  static let maximumNesting = 100
 
   private let bytes: [UInt8]
   private let path: String
   private(set) var position: Int
   private var stack: [PickleValue] = []
+  /// The nesting depth of each value of `stack` when it was pushed (see `depth(of:pushed:)`).
+  private var depths: [Int] = []
   private var marks: [Int] = []
-  private var memo: [Int: PickleValue] = [:]
+  private var memo: [Int: (value: PickleValue, depth: Int)] = [:]
 
   /// Unpickles the value starting at `start`; returns it and the offset just past STOP.
   static func load(_ bytes: [UInt8], from start: Int = 0, path: String) throws(CheckpointError)
@@ -219,21 +236,80 @@ struct Unpickler {
   // MARK: The stack
 
   private mutating func pop() throws(CheckpointError) -> PickleValue {
+    try popEntry().value
+  }
+
+  /// The top value with its nesting depth.
+  private mutating func popEntry() throws(CheckpointError) -> (value: PickleValue, depth: Int) {
     guard let value = stack.popLast(), stack.count >= (marks.last ?? 0) else {
       throw malformed("stack underflow")
     }
-    return value
+    return (value, depth(of: value, pushed: depths.removeLast()))
   }
 
   private mutating func popToMark() throws(CheckpointError) -> [PickleValue] {
+    try popEntriesToMark().map(\.value)
+  }
+
+  /// The values above the last MARK, with their nesting depths, in stack order.
+  private mutating func popEntriesToMark() throws(CheckpointError) -> [(
+    value: PickleValue, depth: Int
+  )] {
     guard let mark = marks.popLast(), mark <= stack.count else {
       throw malformed("no MARK on the stack")
     }
-    defer { stack.removeSubrange(mark...) }
-    return Array(stack[mark...])
+    defer {
+      stack.removeSubrange(mark...)
+      depths.removeSubrange(mark...)
+    }
+    return (mark..<stack.count).map { (stack[$0], depth(of: stack[$0], pushed: depths[$0])) }
   }
 
-  private mutating func push(_ value: PickleValue) { stack.append(value) }
+  private mutating func push(_ value: PickleValue, depth: Int = 0) {
+    stack.append(value)
+    depths.append(depth)
+  }
+
+  /// The nesting depth of `value`: lists and dicts know theirs (it grows as they are filled),
+  /// other values keep the one they were pushed with (a tuple's is fixed when it is built).
+  private func depth(of value: PickleValue, pushed: Int) -> Int {
+    switch value {
+    case .list(let list): return list.depth
+    case .dict(let dict): return dict.depth
+    default: return pushed
+    }
+  }
+
+  /// Marks `items` as placed inside a container (`target`, or a new tuple when nil) and
+  /// returns that container's depth; refuses a container placed inside itself, and nesting
+  /// beyond `maximumNesting`.
+  private func nest(_ items: [(value: PickleValue, depth: Int)], into target: AnyObject?)
+    throws(CheckpointError) -> Int
+  {
+    var deepest = 0
+    for (value, depth) in items {
+      let container: AnyObject?
+      switch value {
+      case .list(let list):
+        list.isNested = true
+        container = list
+      case .dict(let dict):
+        dict.isNested = true
+        container = dict
+      default: container = nil
+      }
+      if let container, container === target {
+        throw malformed("a \(value.kindName.dropFirst(2)) is placed inside itself")
+      }
+      deepest = max(deepest, depth)
+    }
+    guard deepest < Self.maximumNesting else {
+      throw malformed(
+        "values nest more than \(Self.maximumNesting) containers deep, far more than a"
+          + " state_dict needs")
+    }
+    return deepest + 1
+  }
 
   // MARK: The loop
 
@@ -255,9 +331,9 @@ struct Unpickler {
       case UInt8(ascii: "0"): _ = try pop()  // POP
       case UInt8(ascii: "1"): _ = try popToMark()  // POP_MARK
       case UInt8(ascii: "2"):  // DUP
-        let top = try pop()
-        push(top)
-        push(top)
+        let top = try popEntry()
+        push(top.value, depth: top.depth)
+        push(top.value, depth: top.depth)
 
       // Constants and numbers.
       case UInt8(ascii: "N"): push(.none)
@@ -295,36 +371,38 @@ struct Unpickler {
       case UInt8(ascii: "B"): push(.bytes(Array(try take(try length(4)))))
 
       // Containers.
-      case UInt8(ascii: ")"): push(.tuple([]))
-      case UInt8(ascii: "t"): push(.tuple(try popToMark()))
-      case 0x85: push(.tuple([try pop()]))
+      case UInt8(ascii: ")"): push(.tuple([]), depth: 1)
+      case UInt8(ascii: "t"): try pushTuple(try popEntriesToMark())
+      case 0x85: try pushTuple([try popEntry()])
       case 0x86:
-        let second = try pop()
-        push(.tuple([try pop(), second]))
+        let second = try popEntry()
+        try pushTuple([try popEntry(), second])
       case 0x87:
-        let third = try pop()
-        let second = try pop()
-        push(.tuple([try pop(), second, third]))
+        let third = try popEntry()
+        let second = try popEntry()
+        try pushTuple([try popEntry(), second, third])
       case UInt8(ascii: "]"): push(.list(PickleList()))
       case UInt8(ascii: "l"):
         let list = PickleList()
-        list.items = try popToMark()
+        try fill(list, with: try popEntriesToMark())
         push(.list(list))
       case UInt8(ascii: "a"):
-        let item = try pop()
-        try appendItems([item])
-      case UInt8(ascii: "e"): try appendItems(try popToMark())
+        let item = try popEntry()
+        try fill(try topList(), with: [item])
+      case UInt8(ascii: "e"):
+        let items = try popEntriesToMark()
+        try fill(try topList(), with: items)
       case UInt8(ascii: "}"): push(.dict(PickleDict()))
       case UInt8(ascii: "d"):
         let dict = PickleDict()
-        try setItems(try popToMark(), in: dict)
+        try setItems(try popEntriesToMark(), in: dict)
         push(.dict(dict))
       case UInt8(ascii: "s"):
-        let value = try pop()
-        let key = try pop()
+        let value = try popEntry()
+        let key = try popEntry()
         try setItems([key, value], in: try topDict())
       case UInt8(ascii: "u"):
-        let items = try popToMark()
+        let items = try popEntriesToMark()
         try setItems(items, in: try topDict())
 
       // The memo.
@@ -345,12 +423,16 @@ struct Unpickler {
         }
         push(.global(try allowedGlobal(module: module, name: name)))
       case UInt8(ascii: "R"):  // REDUCE
-        let arguments = try pop()
+        let arguments = try popEntry()
         let callable = try pop()
-        guard case .global(let function) = callable, case .tuple(let values) = arguments else {
+        guard case .global(let function) = callable, case .tuple(let values) = arguments.value
+        else {
           throw malformed("REDUCE needs a global and a tuple, got \(callable.kindName)")
         }
-        push(try call(function, values))
+        let result = try call(function, values)
+        // An OrderedDict built from pairs holds what its arguments held.
+        if case .dict(let dict) = result { dict.depth = arguments.depth }
+        push(result)
       case UInt8(ascii: "b"):  // BUILD: only an OrderedDict's attributes (`_metadata`), dropped
         let state = try pop()
         guard case .dict = stack.last else {
@@ -395,29 +477,61 @@ struct Unpickler {
   }
 
   private mutating func remember(_ index: Int) throws(CheckpointError) {
-    guard let top = stack.last else { throw malformed("memo store with an empty stack") }
-    memo[index] = top
+    guard let top = stack.last, let depth = depths.last else {
+      throw malformed("memo store with an empty stack")
+    }
+    memo[index] = (top, depth)
   }
 
   private mutating func recall(_ index: Int) throws(CheckpointError) {
-    guard let value = memo[index] else { throw malformed("memo entry \(index) was never stored") }
-    push(value)
+    guard let entry = memo[index] else { throw malformed("memo entry \(index) was never stored") }
+    push(entry.value, depth: entry.depth)
   }
 
-  private mutating func topDict() throws(CheckpointError) -> PickleDict {
+  private mutating func pushTuple(_ items: [(value: PickleValue, depth: Int)])
+    throws(CheckpointError)
+  {
+    let depth = try nest(items, into: nil)
+    push(.tuple(items.map(\.value)), depth: depth)
+  }
+
+  private func topList() throws(CheckpointError) -> PickleList {
+    guard case .list(let list) = stack.last else { throw malformed("APPEND(S) without a list") }
+    return list
+  }
+
+  private func topDict() throws(CheckpointError) -> PickleDict {
     guard case .dict(let dict) = stack.last else { throw malformed("SETITEM(S) without a dict") }
     return dict
   }
 
-  private mutating func appendItems(_ items: [PickleValue]) throws(CheckpointError) {
-    guard case .list(let list) = stack.last else { throw malformed("APPEND(S) without a list") }
-    list.items += items
+  private func fill(_ list: PickleList, with items: [(value: PickleValue, depth: Int)])
+    throws(CheckpointError)
+  {
+    guard !list.isNested else { throw malformed("a list is filled after it was nested") }
+    list.depth = max(list.depth, try nest(items, into: list))
+    list.items += items.map(\.value)
   }
 
-  private func setItems(_ items: [PickleValue], in dict: PickleDict) throws(CheckpointError) {
+  private func setItems(_ items: [(value: PickleValue, depth: Int)], in dict: PickleDict)
+    throws(CheckpointError)
+  {
     guard items.count % 2 == 0 else { throw malformed("SETITEMS with an odd number of values") }
+    guard !dict.isNested else { throw malformed("a dict is filled after it was nested") }
+    dict.depth = max(dict.depth, try nest(items, into: dict))
     for index in stride(from: 0, to: items.count, by: 2) {
-      dict.set(items[index], items[index + 1])
+      try checkKey(items[index].value)
+      dict.set(items[index].value, items[index + 1].value)
+    }
+  }
+
+  /// Refuses a container as a dict key: keys are compared on every insertion, and containers
+  /// (which Python cannot hash, or tuples, which no state_dict uses) could make that slow.
+  private func checkKey(_ key: PickleValue) throws(CheckpointError) {
+    switch key {
+    case .tuple, .list, .dict:
+      throw malformed("a dict key is \(key.kindName), not a string or number")
+    default: break
     }
   }
 
@@ -444,6 +558,7 @@ struct Unpickler {
           guard case .tuple(let items) = pair, items.count == 2 else {
             throw malformed("OrderedDict built from something other than pairs")
           }
+          try checkKey(items[0])
           dict.set(items[0], items[1])
         }
       } else if !arguments.isEmpty {

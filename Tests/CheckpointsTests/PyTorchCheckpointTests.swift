@@ -128,6 +128,60 @@ extension PyTorchCheckpointTests {
     }
   }
 
+  @Test func refusesValuesNestedTooDeepInsteadOfOverflowingTheStack() throws {
+    let proto: [UInt8] = [0x80, 0x02]
+    let stop = UInt8(ascii: ".")
+    let count = 1_000_000
+    // A million lists, each appended to the one below: freeing them recursed a million deep.
+    let lists =
+      proto + [UInt8](repeating: UInt8(ascii: "]"), count: count)
+      + [UInt8](repeating: UInt8(ascii: "a"), count: count - 1) + [stop]
+    expectCheckpointError(.malformed, mentioning: "more than 100 containers deep") {
+      _ = try Unpickler.load(lists, path: "deep")
+    }
+    // Tuples nested through MARKs, and the same inside a legacy file.
+    let tuples =
+      proto + [UInt8](repeating: UInt8(ascii: "("), count: count) + [UInt8(ascii: ")")]
+      + [UInt8](repeating: UInt8(ascii: "t"), count: count) + [stop]
+    expectCheckpointError(.malformed, mentioning: "more than 100 containers deep") {
+      _ = try PyTorchCheckpoint(bytes: tuples, path: "deep")
+    }
+
+    // Exactly at the limit is still a value (here a dict holding 99 nested lists).
+    let limit = Unpickler.maximumNesting
+    let atLimit =
+      proto + [UInt8(ascii: "}"), UInt8(ascii: "K"), 1]
+      + [UInt8](repeating: UInt8(ascii: "]"), count: limit - 1)
+      + [UInt8](repeating: UInt8(ascii: "a"), count: limit - 2) + [UInt8(ascii: "s"), stop]
+    guard case .dict(let dict) = try Unpickler.load(atLimit, path: "limit").value else {
+      Issue.record("a dict was expected")
+      return
+    }
+    #expect(dict.depth == limit)
+  }
+
+  @Test func refusesCyclesAndContainersFilledAfterNesting() {
+    let (proto, stop) = ([UInt8]([0x80, 0x02]), UInt8(ascii: "."))
+    let (list, put, get, append) = (
+      UInt8(ascii: "]"), UInt8(ascii: "q"), UInt8(ascii: "h"), UInt8(ascii: "a")
+    )
+    // A list appended to itself.
+    expectCheckpointError(.malformed, mentioning: "a list is placed inside itself") {
+      _ = try Unpickler.load(proto + [list, put, 0, get, 0, append, stop], path: "cycle")
+    }
+    // L0 goes into L1, then L1 into L0: a cycle through a list that is already nested; with
+    // fills after nesting allowed, chains of any depth could also be built from short lists.
+    let later = proto + [list, put, 0, list, put, 1, get, 0, append, 0x30, get, 1, append, stop]
+    expectCheckpointError(.malformed, mentioning: "a list is filled after it was nested") {
+      _ = try Unpickler.load(later, path: "cycle")
+    }
+    // A dict keyed by a tuple: keys are compared on each insertion.
+    let tupleKey = proto + [UInt8(ascii: "}"), UInt8(ascii: ")"), 0x4b, 1, UInt8(ascii: "s"), stop]
+    expectCheckpointError(.malformed, mentioning: "a dict key is a tuple") {
+      _ = try Unpickler.load(tupleKey, path: "key")
+    }
+  }
+
   @Test func oldDataParallelFileIsNormalizedAsTheReferenceLoaderDoes() throws {
     let old = try PyTorchCheckpoint(contentsOf: FixturePaths.fixture("old_dataparallel_legacy.pth"))
     let reference = try SafetensorsFile(contentsOf: FixturePaths.fixture("resnet6.safetensors"))
