@@ -14,9 +14,20 @@ enum ZipArchive {
     let contents: [UInt8]
   }
 
+  /// The most bytes the entries of one archive may unpack to by default: half the machine's
+  /// memory. `torch.save` stores its records uncompressed, but a small archive of deflated
+  /// zeros (a zip bomb) may claim up to a thousand times its size, which would exhaust memory.
+  static var defaultUnpackedLimit: UInt64 {
+    UInt64(max(sysconf(Int32(_SC_PHYS_PAGES)), 0)) * UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 0))
+      / 2
+  }
+
   /// The entries of the archive in `bytes`, in the order of its central directory, each
-  /// decompressed and checked against its CRC. `path` names the file in errors.
-  static func entries(of bytes: [UInt8], path: String) throws(CheckpointError) -> [Entry] {
+  /// decompressed and checked against its CRC. `path` names the file in errors. Archives whose
+  /// entries together claim more than `unpackedLimit` bytes are refused before any is read.
+  static func entries(
+    of bytes: [UInt8], path: String, unpackedLimit: UInt64 = defaultUnpackedLimit
+  ) throws(CheckpointError) -> [Entry] {
     let result: Result<[Entry], CheckpointError> = bytes.withUnsafeBytes { raw in
       var error = zip_error_t()
       zip_error_init(&error)
@@ -34,6 +45,26 @@ enum ZipArchive {
 
       var entries: [Entry] = []
       let count = zip_get_num_entries(archive, 0)
+      var claimed: UInt64 = 0
+      for index in 0..<zip_uint64_t(max(count, 0)) {
+        var stat = zip_stat_t()
+        zip_stat_init(&stat)
+        if zip_stat_index(archive, index, 0, &stat) == 0,
+          stat.valid & zip_uint64_t(ZIP_STAT_SIZE) != 0
+        {
+          let (sum, overflow) = claimed.addingReportingOverflow(stat.size)
+          claimed = overflow ? .max : sum
+        }
+      }
+      guard claimed <= unpackedLimit else {
+        return .failure(
+          CheckpointError(
+            .unsupported, path: path,
+            reason: "the zip archive's records unpack to \(claimed >> 20) MiB, more than"
+              + " Transmute allows (\(unpackedLimit >> 20) MiB, half this machine's memory);"
+              + " torch.save stores its records uncompressed, so this is not a checkpoint as"
+              + " PyTorch writes it"))
+      }
       for index in 0..<zip_uint64_t(max(count, 0)) {
         var stat = zip_stat_t()
         zip_stat_init(&stat)

@@ -60,4 +60,21 @@ import Testing
     // Most damage must be caught.
     #expect(accepted < Self.iterations / 2, "\(accepted) of \(Self.iterations) damaged files read")
   }
+
+  @Test func anArchiveThatUnpacksBeyondTheLimitIsRefusedBeforeReading() throws {
+    let entries = [
+      ZipArchive.Entry(name: "a/data.pkl", contents: [UInt8](repeating: 7, count: 600)),
+      ZipArchive.Entry(name: "a/data/0", contents: [UInt8](repeating: 1, count: 400)),
+    ]
+    let archive = try ZipArchive.archive(entries, path: "a.pth")
+
+    // The records together claim 1000 bytes: at the limit they are read, above it refused.
+    let read = try ZipArchive.entries(of: archive, path: "a.pth", unpackedLimit: 1000)
+    #expect(read.map(\.contents) == entries.map(\.contents))
+    expectCheckpointError(.unsupported, mentioning: "torch.save stores its records uncompressed") {
+      _ = try ZipArchive.entries(of: archive, path: "a.pth", unpackedLimit: 999)
+    }
+    // By default the limit is half the machine's memory, far above a real checkpoint.
+    #expect(ZipArchive.defaultUnpackedLimit >= 1 << 30)
+  }
 }
