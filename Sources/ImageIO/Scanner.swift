@@ -97,8 +97,10 @@ private struct FolderScanner {
 
       var status = stat()
       guard path.withCString({ stat($0, &status) }) == 0 else {
+        // Only an entry that vanished since the listing is passed over silently: any other
+        // failure (a path too long for the system, an I/O error) may hide a folder of images.
         let code = errno
-        if namedLikeImage || isSymbolicLink(path) {
+        if namedLikeImage || isSymbolicLink(path) || code != ENOENT {
           problem(path, describeStatFailure(path, errno: code))
         }
         continue
@@ -155,6 +157,9 @@ private func describeStatFailure(_ path: FilePath, errno code: Int32) -> String 
     return isSymbolicLink(path)
       ? "dangling symbolic link (its target does not exist)" : "no such file or folder"
   case EACCES: return "permission denied"
+  case ENAMETOOLONG where path.bytes.count >= PATH_MAX:
+    return "the path is \(path.bytes.count) bytes long, more than the system's limit of"
+      + " \(PATH_MAX); move or rename folders to shorten it"
   default: return String(cString: strerror(code))
   }
 }

@@ -64,6 +64,46 @@ import Testing
     #expect(problems["up"]?.hasPrefix("symbolic link loop") == true)
   }
 
+  @Test func aFolderBeyondThePathLimitIsAProblemNotSilentlySkipped() throws {
+    // 220 nested 20-letter folders (about 4600 bytes, beyond PATH_MAX), made level by level
+    // through descriptors, with an image at the bottom.
+    let root = temporaryFolder()
+    let name = String(repeating: "d", count: 20)
+    var descriptors = [root.withCString { open($0, O_RDONLY | O_DIRECTORY) }]
+    defer {
+      for level in descriptors.indices.reversed() {
+        if level + 1 < descriptors.count {
+          _ = unlinkat(descriptors[level], name, AT_REMOVEDIR)
+        } else {
+          _ = unlinkat(descriptors[level], "a.png", 0)
+        }
+        close(descriptors[level])
+      }
+      try? FileManager.default.removeItem(atPath: root.description)
+    }
+    for _ in 0..<220 {
+      let parent = descriptors.last!
+      try #require(mkdirat(parent, name, 0o755) == 0)
+      descriptors.append(openat(parent, name, O_RDONLY | O_DIRECTORY))
+      try #require(descriptors.last! >= 0)
+    }
+    let png = try readImageFile(hostilePath("small_rgb.png"))
+    let file = openat(descriptors.last!, "a.png", O_CREAT | O_WRONLY, 0o644)
+    try #require(file >= 0)
+    _ = png.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+    close(file)
+
+    let scan = scanImageFiles(in: root)
+    #expect(scan.images.isEmpty)
+    try #require(scan.problems.count == 1, "\(scan.problems)")
+    let problem = scan.problems[0]
+    #expect(problem.path.bytes.count >= Int(PATH_MAX), "\(problem.path.bytes.count) bytes")
+    #expect(
+      problem.reason
+        == "the path is \(problem.path.bytes.count) bytes long, more than the system's limit of "
+        + "\(PATH_MAX); move or rename folders to shorten it")
+  }
+
   /// Permissions do not stop root, so this runs only for other users.
   @Test(.enabled(if: geteuid() != 0, "root can read any file"))
   func unreadableImageIsAProblem() throws {
