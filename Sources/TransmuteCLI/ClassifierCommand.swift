@@ -62,8 +62,10 @@ enum ClassifierCommand: Command {
     let limit = try arguments.int("limit", in: 1...Int.max)
     let side = try arguments.int("size", in: 8...512) ?? 64
     let filterText = arguments.string("filters") ?? "32,64,128"
-    let filters = filterText.split(separator: ",").compactMap { Int($0) }
-    guard !filters.isEmpty, filters.count == filterText.split(separator: ",").count,
+    // "8,,8" and "8," are mistakes, not two filters.
+    let parts = filterText.split(separator: ",", omittingEmptySubsequences: false)
+    let filters = parts.compactMap { Int($0) }
+    guard !filters.isEmpty, filters.count == parts.count,
       filters.allSatisfy({ (1...1024).contains($0) })
     else {
       throw UsageError(

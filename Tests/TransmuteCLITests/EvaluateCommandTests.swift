@@ -230,6 +230,24 @@ import Testing
         "transmute evaluate: option '--size' must be model, original or a side from 8 to 4096"))
   }
 
+  @Test func emptyFilterCountsAreAUsageError() {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "filters-\(UUID().uuidString)"
+    ).path
+    for filters in ["8,,16", "8,", ",8"] {
+      let captured = CapturedConsole()
+      let status = Transmute.main(
+        ["classifier", "train", "--a-train", "a", "--b-train", "b", "--output", output]
+          + ["--filters", filters], console: captured.console)
+      #expect(status == 2, "\(filters)")
+      #expect(
+        captured.error.hasPrefix(
+          "transmute classifier: option '--filters' needs counts from 1 to 1024 separated by "
+            + "commas, got '\(filters)'"), "\(captured.error)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: output))
+  }
+
   @Test func classifierNeedsAnAction() {
     let captured = CapturedConsole()
     let status = Transmute.main(["classifier", "--a-train", "x"], console: captured.console)
