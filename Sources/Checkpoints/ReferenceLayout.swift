@@ -126,9 +126,22 @@ public struct ResnetGeneratorLayout: Equatable, Sendable {
       let found = ReferenceKeys.stateDictOrder(shapes.keys).prefix(3).map {
         "\($0) \(shapes[$0]!)"
       }
+      // Name the networks whose keys are recognisable, as the reference's other checkpoints.
+      var kind = ""
+      if shapes.keys.contains(where: { $0.hasPrefix("model.model.") }) {
+        kind =
+          "; these are the keys of the reference's U-Net generator (unet_256, unet_128), which"
+          + " Transmute does not import"
+      } else if shapes["model.0.weight"].map({ $0.count == 4 && $0[2] == 4 }) == true
+        || shapes.keys.contains(where: { $0.hasPrefix("net.") })
+      {
+        kind =
+          "; these are the keys of a discriminator (the reference's net_D), which cannot"
+          + " translate; import it named as the reference names it (latest_net_D_A.pth)"
+      }
       throw mismatch([
         describe("model.1.weight") + ", expected [ngf, input channels, 7, 7] (the file starts"
-          + " with \(found.isEmpty ? "no tensors" : found.joined(separator: ", ")))"
+          + " with \(found.isEmpty ? "no tensors" : found.joined(separator: ", ")))" + kind
       ])
     }
     let ngf = stem[0]

@@ -26,6 +26,10 @@ public enum ModelChoiceError: Error, Equatable, CustomStringConvertible {
 
   public var description: String {
     switch self {
+    case .unknownDomain(let name, let a, let b) where a == b:
+      return
+        "the model names both its domains '\(a)', so --to \(name) cannot choose a direction; "
+        + "write --direction AtoB or --direction BtoA instead"
     case .unknownDomain(let name, let a, let b):
       return
         "the model's domains are '\(a)' (A) and '\(b)' (B), not '\(name)'; write --to \(b) "

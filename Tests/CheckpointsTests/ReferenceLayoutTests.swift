@@ -46,6 +46,22 @@ import Testing
     #expect(layout.expectedShapes.first { $0.key == "model.19.weight" }?.shape == [128, 256, 3, 3])
   }
 
+  @Test func namesTheReferencesOtherNetworksWhenGivenOne() {
+    let cases: [([String: [Int]], String)] = [
+      (
+        ["model.model.0.weight": [64, 3, 4, 4], "model.model.1.model.1.weight": [128, 64, 4, 4]],
+        "the keys of the reference's U-Net generator (unet_256, unet_128)"
+      ),
+      (["model.0.weight": [64, 3, 4, 4], "model.0.bias": [64]], "the keys of a discriminator"),
+      (["net.0.weight": [64, 3, 1, 1], "net.0.bias": [64]], "the keys of a discriminator"),
+    ]
+    for (shapes, fragment) in cases {
+      expectCheckpointError(.architectureMismatch, mentioning: fragment) {
+        _ = try ResnetGeneratorLayout(inferringFrom: shapes, path: "net.pth")
+      }
+    }
+  }
+
   @Test func reportsMismatchesByKeyAndShape() throws {
     let fixture = try FixturePaths.json("layouts.json", as: [ReferenceLayoutFixture].self)[0]
     func expectMismatch(_ fragments: [String], _ edit: (inout [String: [Int]]) -> Void) {

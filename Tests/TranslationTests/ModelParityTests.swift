@@ -93,6 +93,19 @@ func aModelWithKnownWeightsMatchesPyTorch(_ caseIndex: Int) throws {
     try TranslationModel.chooseDirection(.aToB, toDomain: "photo", configuration: configuration)
   }
 
+  // A model whose two domains share a name (as two folders both called train give) cannot
+  // be steered by --to, and says to use --direction.
+  var twins = configuration
+  twins.domainB = twins.domainA
+  let error = ModelChoiceError.unknownDomain("photo", domainA: "photo", domainB: "photo")
+  #expect(throws: error) {
+    try TranslationModel.chooseDirection(nil, toDomain: "photo", configuration: twins)
+  }
+  #expect(
+    error.description
+      == "the model names both its domains 'photo', so --to photo cannot choose a direction; "
+      + "write --direction AtoB or --direction BtoA instead")
+
   // The grey domain's generator reads one channel and writes three.
   let model = try TranslationModel.load(from: url, direction: nil, toDomain: "photo")
   #expect(model.translator.inputChannels == 1 && model.translator.outputChannels == 3)
