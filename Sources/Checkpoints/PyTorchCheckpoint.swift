@@ -168,7 +168,12 @@ public struct PyTorchCheckpoint: Sendable {
   private static func readZip(_ bytes: [UInt8], path: String) throws(CheckpointError)
     -> ([(String, TensorReference)], [String: ArraySlice<UInt8>])
   {
-    let entries = try ZipArchive.entries(of: bytes, path: path)
+    // First the records beside the storages (the pickle, the byte order, versions), with a
+    // limit no state_dict's pickle comes near, then only the storages the pickle uses, each of
+    // the size it needs, so that no other record is ever unpacked.
+    let entries = try ZipArchive.entries(
+      of: bytes, path: path, unpackedLimit: min(ZipArchive.defaultUnpackedLimit, 1 << 30)
+    ) { name, _ in !isStorageRecord(name) }
     guard
       let pickle = entries.first(where: {
         $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2
@@ -195,8 +200,30 @@ public struct PyTorchCheckpoint: Sendable {
     }
     let tensors = try stateDict(value, path: path)
 
+    var needed: [String: Int] = [:]
+    for (_, reference) in tensors {
+      needed[reference.storage.key] = reference.storage.count * reference.storage.type.byteCount
+    }
+    var wrongSize: (key: String, size: UInt64)?
+    let storageEntries = try ZipArchive.entries(of: bytes, path: path) { name, size in
+      guard name.hasPrefix(prefix + "data/"),
+        let need = needed[String(name.dropFirst(prefix.count + 5))]
+      else { return false }
+      if size != UInt64(need) && wrongSize == nil {
+        wrongSize = (String(name.dropFirst(prefix.count + 5)), size)
+      }
+      return size == UInt64(need)
+    }
+    if let wrongSize, let tensor = tensors.first(where: { $0.1.storage.key == wrongSize.key }) {
+      let storage = tensor.1.storage
+      throw CheckpointError(
+        .malformed, path: path,
+        reason: "storage \(storage.key) of tensor \(tensor.0) has \(wrongSize.size) bytes, but"
+          + " \(storage.count) elements of \(storage.type.rawValue) need"
+          + " \(storage.count * storage.type.byteCount)")
+    }
     var storages: [String: ArraySlice<UInt8>] = [:]
-    for entry in entries where entry.name.hasPrefix(prefix + "data/") {
+    for entry in storageEntries {
       storages[String(entry.name.dropFirst(prefix.count + 5))] = entry.contents[...]
     }
     for (key, reference) in tensors {
@@ -210,6 +237,14 @@ public struct PyTorchCheckpoint: Sendable {
       }
     }
     return (tensors, storages)
+  }
+
+  /// Whether a record of a `torch.save` zip archive is a storage (`ARCHIVE/data/KEY`), as
+  /// opposed to `ARCHIVE/data.pkl`, `ARCHIVE/byteorder` and the like (ARCHIVE may itself be
+  /// named `data`).
+  static func isStorageRecord(_ name: String) -> Bool {
+    let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+    return parts.count >= 3 && parts[parts.count - 2] == "data"
   }
 
   // MARK: The legacy format

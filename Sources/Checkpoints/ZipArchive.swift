@@ -22,11 +22,14 @@ enum ZipArchive {
       / 2
   }
 
-  /// The entries of the archive in `bytes`, in the order of its central directory, each
-  /// decompressed and checked against its CRC. `path` names the file in errors. Archives whose
-  /// entries together claim more than `unpackedLimit` bytes are refused before any is read.
+  /// The entries of the archive in `bytes` that `keeping` accepts (given each entry's name and
+  /// the uncompressed size its header claims), in the order of its central directory, each
+  /// decompressed and checked against its CRC; the others are not decompressed. `path` names
+  /// the file in errors. When the kept entries together claim more than `unpackedLimit` bytes,
+  /// the archive is refused before any is read.
   static func entries(
-    of bytes: [UInt8], path: String, unpackedLimit: UInt64 = defaultUnpackedLimit
+    of bytes: [UInt8], path: String, unpackedLimit: UInt64 = defaultUnpackedLimit,
+    keeping: (_ name: String, _ size: UInt64) -> Bool = { _, _ in true }
   ) throws(CheckpointError) -> [Entry] {
     let result: Result<[Entry], CheckpointError> = bytes.withUnsafeBytes { raw in
       var error = zip_error_t()
@@ -46,26 +49,29 @@ enum ZipArchive {
       var entries: [Entry] = []
       let count = zip_get_num_entries(archive, 0)
       var claimed: UInt64 = 0
+      var kept = Set<zip_uint64_t>()
       for index in 0..<zip_uint64_t(max(count, 0)) {
         var stat = zip_stat_t()
         zip_stat_init(&stat)
-        if zip_stat_index(archive, index, 0, &stat) == 0,
+        if zip_stat_index(archive, index, 0, &stat) == 0, let namePointer = stat.name,
           stat.valid & zip_uint64_t(ZIP_STAT_SIZE) != 0
         {
+          guard keeping(String(cString: namePointer), stat.size) else { continue }
           let (sum, overflow) = claimed.addingReportingOverflow(stat.size)
           claimed = overflow ? .max : sum
         }
+        // An entry whose header cannot be read is kept, to be reported below.
+        kept.insert(index)
       }
       guard claimed <= unpackedLimit else {
         return .failure(
           CheckpointError(
             .unsupported, path: path,
-            reason: "the zip archive's records unpack to \(claimed >> 20) MiB, more than"
-              + " Transmute allows (\(unpackedLimit >> 20) MiB, half this machine's memory);"
-              + " torch.save stores its records uncompressed, so this is not a checkpoint as"
-              + " PyTorch writes it"))
+            reason: "the zip archive's records would unpack to \(claimed >> 20) MiB, more than"
+              + " the \(unpackedLimit >> 20) MiB Transmute allows for them; torch.save stores its"
+              + " records uncompressed, so this is not a checkpoint as PyTorch writes it"))
       }
-      for index in 0..<zip_uint64_t(max(count, 0)) {
+      for index in 0..<zip_uint64_t(max(count, 0)) where kept.contains(index) {
         var stat = zip_stat_t()
         zip_stat_init(&stat)
         guard zip_stat_index(archive, index, 0, &stat) == 0, let namePointer = stat.name,

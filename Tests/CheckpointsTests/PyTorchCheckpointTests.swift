@@ -182,6 +182,45 @@ extension PyTorchCheckpointTests {
     }
   }
 
+  @Test func unpacksOnlyTheStoragesThePickleUsesAtTheSizeTheyNeed() throws {
+    // views.pth's records, renamed as torch.save names them for a file called data.pth
+    // (the archive folder is then "data"), plus a record no tensor uses.
+    let original = try [UInt8](Data(contentsOf: FixturePaths.fixture("views.pth")))
+    let records = try ZipArchive.entries(of: original, path: "views.pth")
+    let prefix = try #require(records.first { $0.name.hasSuffix("/data.pkl") }).name
+      .dropLast("data.pkl".count)
+    var renamed = records.map {
+      ZipArchive.Entry(name: "data/" + $0.name.dropFirst(prefix.count), contents: $0.contents)
+    }
+    renamed.append(ZipArchive.Entry(name: "data/data/unused", contents: [1, 2, 3]))
+    let archive = try ZipArchive.archive(renamed, path: "data.pth")
+    let expected = try SafetensorsFile(
+      contentsOf: FixturePaths.fixture("views_expected.safetensors"))
+    expectIdentical(
+      try PyTorchCheckpoint(bytes: archive, path: "data.pth").tensors,
+      expected.tensors, "data.pth")
+
+    // Only the records the filter keeps are unpacked, and only they count towards the limit.
+    let kept = try ZipArchive.entries(of: archive, path: "data.pth", unpackedLimit: 3) {
+      name, size in name == "data/data/unused" && size == 3
+    }
+    #expect(kept.map(\.name) == ["data/data/unused"])
+    #expect(PyTorchCheckpoint.isStorageRecord("data/data/0"))
+    #expect(!PyTorchCheckpoint.isStorageRecord("data/data.pkl"))
+    #expect(!PyTorchCheckpoint.isStorageRecord("archive/.data/version"))
+
+    // A storage record of the wrong size is reported from its header, by tensor.
+    let pickleRecord = try #require(renamed.first { $0.name == "data/data.pkl" })
+    let storageRecord = try #require(
+      renamed.first { $0.name.hasPrefix("data/data/") && $0.name != "data/data/unused" })
+    let short = try ZipArchive.archive(
+      [pickleRecord, ZipArchive.Entry(name: storageRecord.name, contents: [0, 0])],
+      path: "short.pth")
+    expectCheckpointError(.malformed, mentioning: "has 2 bytes, but") {
+      _ = try PyTorchCheckpoint(bytes: short, path: "short.pth")
+    }
+  }
+
   @Test func oldDataParallelFileIsNormalizedAsTheReferenceLoaderDoes() throws {
     let old = try PyTorchCheckpoint(contentsOf: FixturePaths.fixture("old_dataparallel_legacy.pth"))
     let reference = try SafetensorsFile(contentsOf: FixturePaths.fixture("resnet6.safetensors"))
