@@ -10,6 +10,10 @@ public struct ImageScan: Sendable, Equatable {
   public var images: [FilePath] = []
   /// Entries that look like images or were asked for but cannot be read, with the reason.
   public var problems: [ScanProblem] = []
+  /// Files left out because their names say they are images in formats Transmute does not read
+  /// (`.webp`, `.heic`, `.gif`, `.tif`, camera raw files, …; see `otherImageFileExtensions`),
+  /// sorted by path bytes: listed so that a caller can say they were left out.
+  public var unsupported: [FilePath] = []
 }
 
 /// An entry the scanner found unusable: a dangling or looping symbolic link, a FIFO or other
@@ -25,6 +29,13 @@ public struct ScanProblem: Sendable, Equatable, CustomStringConvertible {
 /// The file name extensions taken as images without looking inside (lowercase).
 public let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "jpe", "jfif"]
 
+/// The file name extensions of image formats Transmute does not read (lowercase): files named
+/// so, and not PNG or JPEG inside, are listed in `ImageScan.unsupported`.
+public let otherImageFileExtensions: Set<String> = [
+  "arw", "avif", "bmp", "cr2", "cr3", "dng", "gif", "heic", "heif", "jp2", "jxl", "nef", "orf",
+  "psd", "raf", "rw2", "tga", "tif", "tiff", "webp",
+]
+
 /// Scans `roots` for image files.
 ///
 /// A root that is a file is listed as an image whatever its name (it was asked for). A root
@@ -37,6 +48,7 @@ public func scanImageFiles(in roots: [FilePath]) -> ImageScan {
   var scanner = FolderScanner()
   for root in roots { scanner.scanRoot(root) }
   scanner.result.images.sort()
+  scanner.result.unsupported.sort()
   return scanner.result
 }
 
@@ -118,6 +130,8 @@ private struct FolderScanner {
           problem(path, "cannot read the file: \(errorText())")
         } else if namedLikeImage || hasImageSignature(path) {
           result.images.append(path)
+        } else if otherImageFileExtensions.contains(path.pathExtension) {
+          result.unsupported.append(path)
         }
       } else if namedLikeImage {
         problem(path, "not a regular file (\(fileKindName(type)))")

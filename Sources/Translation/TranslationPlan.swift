@@ -62,6 +62,9 @@ public struct TranslationPlan: Sendable {
   /// Entries the scan found unusable (dangling links, special files named like images,
   /// folders that cannot be listed): each counts as a failed file of the run.
   public var problems: [ScanProblem] = []
+  /// Files left out as images in formats Transmute does not read (`.webp`, `.heic`, …), to be
+  /// mentioned: `ImageScan.unsupported`.
+  public var unsupported: [FilePath] = []
 }
 
 /// What a plan cannot allow, found before any file is read or written.
@@ -164,6 +167,7 @@ public enum TranslationPlanner {
         inputs: files, inputRoot: input, destination: .folder(output), format: format,
         compare: compare)
       plan.problems = scan.problems
+      plan.unsupported = scan.unsupported
       if !plan.files.isEmpty { try checkWritable(output) }
       return plan
     }

@@ -57,6 +57,7 @@ enum InfoCommand: Command {
     }
 
     let total = scan.images.count + scan.problems.count
+    if !scan.unsupported.isEmpty { console.error("note: \(leftOut(scan.unsupported))") }
     guard total > 0 else {
       let named = arguments.positionals.joined(separator: ", ")
       console.error("transmute info: no PNG or JPEG files found in \(named)")
@@ -95,4 +96,14 @@ enum InfoCommand: Command {
     if info.arithmeticCoded { notes.append("arithmetic-coded") }
     return notes.isEmpty ? text : text + ", " + notes.joined(separator: ", ")
   }
+}
+
+/// The note about files a scan left out as images in other formats (`ImageScan.unsupported`):
+/// how many, the first few, and what to do.
+func leftOut(_ files: [FilePath]) -> String {
+  let shown = files.prefix(3).map(\.description).joined(separator: ", ")
+  return
+    "\(files.count) file\(files.count == 1 ? " is an image" : "s are images") in formats "
+    + "Transmute does not read, left out: \(shown)\(files.count > 3 ? ", …" : "") (convert "
+    + "them to PNG or JPEG)"
 }

@@ -92,6 +92,7 @@ enum TranslateCommand: Command {
     // An empty input folder is most likely the wrong folder: say so rather than succeed.
     if plan.files.isEmpty && plan.problems.isEmpty {
       console.error("transmute translate: no PNG or JPEG files found in \(input)")
+      if !plan.unsupported.isEmpty { console.error("note: \(leftOut(plan.unsupported))") }
       return 1
     }
 
@@ -107,6 +108,7 @@ enum TranslateCommand: Command {
             + "cannot be read; the summary lists them")
       }
       for note in plan.notes { console.error("note: \(note)") }
+      if !plan.unsupported.isEmpty { console.error("note: \(leftOut(plan.unsupported))") }
     }
     let progress = ProgressReporter(
       console: console, label: "translate", total: total, unit: "img",

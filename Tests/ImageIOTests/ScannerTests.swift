@@ -64,6 +64,24 @@ import Testing
     #expect(problems["up"]?.hasPrefix("symbolic link loop") == true)
   }
 
+  @Test func imagesInOtherFormatsAreListedApart() throws {
+    let root = temporaryFolder()
+    let png = try readImageFile(hostilePath("small_rgb.png"))
+    try writeAtomically(png, to: root.appending("a.png"))
+    try writeAtomically(png, to: root.appending("really_png.webp"))  // PNG inside: an image
+    for name in ["sub/b.HEIC", "c.webp", "d.tif", ".hidden.gif", "notes.txt"] {
+      try FileManager.default.createDirectory(
+        atPath: root.appending(FilePath(name)).parent.description,
+        withIntermediateDirectories: true)
+      try writeAtomically(Array("not decoded".utf8), to: root.appending(FilePath(name)))
+    }
+
+    let scan = scanImageFiles(in: root)
+    #expect(scan.images == ["a.png", "really_png.webp"].map { root.appending($0) })
+    #expect(scan.unsupported == ["c.webp", "d.tif", "sub/b.HEIC"].map { root.appending($0) })
+    #expect(scan.problems.isEmpty)
+  }
+
   @Test func aFolderBeyondThePathLimitIsAProblemNotSilentlySkipped() throws {
     // 220 nested 20-letter folders (about 4600 bytes, beyond PATH_MAX), made level by level
     // through descriptors, with an image at the bottom.

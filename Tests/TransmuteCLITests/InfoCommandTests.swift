@@ -60,6 +60,16 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     #expect(
       captured.error
         == "transmute info: no PNG or JPEG files found in \(folder.path)\n")
+
+    // A folder of photos in another format says so.
+    try Data("heic".utf8).write(to: folder.appendingPathComponent("IMG_0001.HEIC"))
+    let other = CapturedConsole()
+    #expect(Transmute.main(["info", folder.path], console: other.console) == 1)
+    #expect(
+      other.error
+        == "note: 1 file is an image in formats Transmute does not read, left out: "
+        + "\(folder.path)/IMG_0001.HEIC (convert them to PNG or JPEG)\n"
+        + "transmute info: no PNG or JPEG files found in \(folder.path)\n")
   }
 
   @Test func headerOnlySkipsThePixels() {

@@ -125,6 +125,44 @@ import Testing
     #expect(captured.error.contains("no PNG or JPEG files found in \(empty.path)"))
   }
 
+  @Test func imagesInOtherFormatsAreNamedNotSilentlyLeftOut() throws {
+    let folder = FileManager.default.temporaryDirectory
+      .appendingPathComponent("transmute-webp-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    for name in ["a.webp", "b.HEIC", "c.gif", "d.tiff"] {
+      try Data("other".utf8).write(to: folder.appendingPathComponent(name))
+    }
+    func run(_ input: URL) -> (status: Int32, error: String) {
+      let captured = CapturedConsole()
+      let status = Transmute.main(
+        [
+          "translate", "--model", model, "--input", input.path, "--output",
+          input.path + "-out",
+        ], console: captured.console)
+      return (status, captured.error)
+    }
+
+    // Only other formats: the run fails and says what it found.
+    let only = run(folder)
+    #expect(only.status == 1)
+    #expect(
+      only.error.contains(
+        "note: 4 files are images in formats Transmute does not read, left out: "
+          + "\(folder.path)/a.webp, \(folder.path)/b.HEIC, \(folder.path)/c.gif, … (convert them "
+          + "to PNG or JPEG)"), "\(only.error)")
+
+    // Beside images it reads, the note comes before the work.
+    let input = try inputTree()
+    try Data("other".utf8).write(to: input.appendingPathComponent("e.webp"))
+    let mixed = run(input)
+    #expect(mixed.status == 1)  // the fixture tree holds damaged files
+    #expect(
+      mixed.error.contains(
+        "note: 1 file is an image in formats Transmute does not read, left out: "
+          + "\(input.path)/e.webp (convert them to PNG or JPEG)"), "\(mixed.error)")
+  }
+
   @Test func failuresDoNotCountInTheRate() throws {
     let input = FileManager.default.temporaryDirectory
       .appendingPathComponent("transmute-failures-\(UUID().uuidString)")
