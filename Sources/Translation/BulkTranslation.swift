@@ -7,7 +7,8 @@ import Tensors
 
 /// What happened to one planned file.
 public enum TranslationOutcome: Sendable, Equatable {
-  /// Written to its output; `seconds` from the start of decoding to the end of writing.
+  /// Written to its output; `seconds` spent on it: decoding, translating and writing, without
+  /// the waits in the queues between them (which are the time of the images before it).
   case translated(seconds: Double)
   /// Left alone because its output already exists (`--skip-existing`).
   case skipped
@@ -104,7 +105,9 @@ public struct BulkTranslation {
         do {
           let prepared = try translation.prepare(file.input, keepingSource: file.comparison != nil)
           toModel.push(
-            Decoded(index: first + index, file: file, prepared: prepared, started: started))
+            Decoded(
+              index: first + index, file: file, prepared: prepared,
+              seconds: Date().timeIntervalSince(started)))
         } catch {
           recorder.record(
             first + index, file.input, file.output, .failed(reason: reasonText(error)))
@@ -117,6 +120,7 @@ public struct BulkTranslation {
     let encoderDone = DispatchSemaphore(value: 0)
     let encoder = Thread {
       while let item = toEncoder.pop() {
+        let started = Date()
         do {
           let image = translation.finish(item.output, item.prepared, format: item.file.format)
           try makeFolders(item.file.output.parent)
@@ -129,7 +133,7 @@ public struct BulkTranslation {
           }
           recorder.record(
             item.index, item.file.input, item.file.output,
-            .translated(seconds: Date().timeIntervalSince(item.started)))
+            .translated(seconds: item.seconds + Date().timeIntervalSince(started)))
         } catch {
           recorder.record(
             item.index, item.file.input, item.file.output, .failed(reason: reasonText(error)))
@@ -143,13 +147,14 @@ public struct BulkTranslation {
     // The model, on this thread.
     while let item = toModel.pop() {
       if shouldStop() { continue }  // Drain the queue so that the decoder can finish.
+      let started = Date()
       let output = translator.translate(item.prepared.tensor)
       var prepared = item.prepared
       prepared.tensor = Tensor(shape: [0], scalars: [])  // The input is no longer needed.
       toEncoder.push(
         Translated(
           index: item.index, file: item.file, prepared: prepared, output: output,
-          started: item.started))
+          seconds: item.seconds + Date().timeIntervalSince(started)))
     }
     toEncoder.close()
     encoderDone.wait()
@@ -162,7 +167,8 @@ private struct Decoded: Sendable {
   var index: Int
   var file: PlannedFile
   var prepared: PreparedImage
-  var started: Date
+  /// Spent on it so far (decoding).
+  var seconds: Double
 }
 
 /// A model output on its way to the encoder.
@@ -171,7 +177,8 @@ private struct Translated: Sendable {
   var file: PlannedFile
   var prepared: PreparedImage
   var output: Tensor
-  var started: Date
+  /// Spent on it so far (decoding and translating).
+  var seconds: Double
 }
 
 /// Collects outcomes from the threads and forwards each as an event.

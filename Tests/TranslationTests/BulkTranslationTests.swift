@@ -339,3 +339,59 @@ final class StopFlag: @unchecked Sendable {
   var isSet: Bool { lock.withLock { value } }
   func set() { lock.withLock { value = true } }
 }
+
+/// The inverting translator taking `seconds` per image, as a large model would.
+final class SlowTranslator: ImageTranslator, @unchecked Sendable {
+  let inner = InvertingTranslator()
+  let seconds: Double
+  var inputChannels: Int { inner.inputChannels }
+  var outputChannels: Int { inner.outputChannels }
+  var sizeMultiple: Int { inner.sizeMultiple }
+  var minimumSize: Int { inner.minimumSize }
+  var memoryEstimate: MemoryEstimate { inner.memoryEstimate }
+
+  init(seconds: Double) { self.seconds = seconds }
+
+  func translate(_ image: Tensor) -> Tensor {
+    Thread.sleep(forTimeInterval: seconds)
+    return inner.translate(image)
+  }
+}
+
+@Test func eachFilesTimeLeavesOutTheWaitForTheFilesBeforeIt() throws {
+  // Five small images decoded at once while the model takes 0.2 s each: the fifth waits
+  // 0.8 s in the queue, which is the other files' time, not its own.
+  let folder = temporaryFolder()
+  let bytes = try #require(fileBytes(fixturesFolder.appending("tree/odd.png")))
+  try FileManager.default.createDirectory(
+    atPath: folder.appending("in").description, withIntermediateDirectories: true)
+  for index in 0..<5 {
+    try writeAtomically(bytes, to: folder.appending("in").appending(FilePath("\(index).png")))
+  }
+  let plan = try TranslationPlanner.plan(
+    input: folder.appending("in"), output: folder.appending("out"), format: nil)
+  let translator = SlowTranslator(seconds: 0.2)
+  let log = TimeLog()
+  let summary = BulkTranslation(
+    translation: ImageTranslation(translator: translator, options: .init(queueDepth: 8))
+  ).run(plan, with: translator) { event in
+    if case .translated(let seconds) = event.outcome { log.append(seconds) }
+  }
+
+  #expect(summary.translated == 5)
+  let times = log.times
+  #expect(times.count == 5)
+  // At least the model's own 0.2 s, and far below the 0.6 s or more that the later files
+  // would show with the waits counted.
+  #expect(times.allSatisfy { $0 >= 0.2 }, "\(times)")
+  #expect(times.allSatisfy { $0 < 0.5 }, "\(times)")
+}
+
+/// Collects per-file times from the pipeline's threads.
+final class TimeLog: @unchecked Sendable {
+  private let lock = NSLock()
+  private var values: [Double] = []
+
+  func append(_ value: Double) { lock.withLock { values.append(value) } }
+  var times: [Double] { lock.withLock { values } }
+}
