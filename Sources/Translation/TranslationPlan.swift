@@ -145,10 +145,9 @@ public enum TranslationPlanner {
   ) throws(PlanError) -> TranslationPlan {
     let inputKind = input.fileKind
     guard let inputKind, inputKind != .danglingLink else {
-      throw .unusableInput(
-        input,
-        reason: inputKind == .danglingLink
-          ? "dangling symbolic link (its target does not exist)" : "no such file or folder")
+      // The scan words why (a dangling link, a link loop, nothing there).
+      let reason = scanImageFiles(in: input).problems.first?.reason ?? "no such file or folder"
+      throw .unusableInput(input, reason: reason)
     }
     let scan = scanImageFiles(in: input)
 

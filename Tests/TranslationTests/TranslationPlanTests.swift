@@ -138,6 +138,22 @@ func folderWithFiles(_ names: [String]) throws -> FilePath {
   #expect(throws: PlanError.unusableInput(missing, reason: "no such file or folder")) {
     try TranslationPlanner.plan(input: missing, output: folder, format: nil)
   }
+  // A link to itself is a loop, not a dangling link.
+  let loop = root.appending("loop.png")
+  _ = loop.withCString { symlink("loop.png", $0) }
+  #expect(
+    throws: PlanError.unusableInput(loop, reason: "symbolic link loop (too many levels of links)")
+  ) {
+    try TranslationPlanner.plan(input: loop, output: folder, format: nil)
+  }
+  let dangling = root.appending("dangling.png")
+  _ = dangling.withCString { symlink("nowhere.png", $0) }
+  #expect(
+    throws: PlanError.unusableInput(
+      dangling, reason: "dangling symbolic link (its target does not exist)")
+  ) {
+    try TranslationPlanner.plan(input: dangling, output: folder, format: nil)
+  }
 }
 
 @Test func renamingKeepsFittingExtensionsAndReplacesOthers() {
