@@ -244,12 +244,36 @@ public struct SafetensorsFile: Sendable {
   }
 }
 
-/// The bytes of the file at `url`, or an error naming it.
+/// The bytes of the file at `url`, or an error naming it and the system's reason. The file is
+/// opened without blocking and must be a regular file, so that a FIFO cannot hang the reader
+/// and a folder or a link loop is called what it is.
 func readWholeFile(_ url: URL) throws(CheckpointError) -> [UInt8] {
-  do {
-    return [UInt8](try Data(contentsOf: url, options: .mappedIfSafe))
-  } catch {
-    let reason = fileErrorReason(error)
-    throw CheckpointError(.unreadable, path: url.path, reason: "cannot read the file: \(reason)")
+  func failure(_ reason: String) -> CheckpointError {
+    CheckpointError(.unreadable, path: url.path, reason: "cannot read the file: \(reason)")
   }
+  let descriptor = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+  guard descriptor >= 0 else { throw failure(String(cString: strerror(errno))) }
+  defer { close(descriptor) }
+  var status = stat()
+  guard fstat(descriptor, &status) == 0 else { throw failure(String(cString: strerror(errno))) }
+  switch status.st_mode & S_IFMT {
+  case S_IFREG: break
+  case S_IFDIR: throw failure("it is a folder, not a file")
+  case S_IFIFO: throw failure("it is a FIFO, not a regular file")
+  default: throw failure("it is not a regular file")
+  }
+
+  let size = Int(status.st_size)
+  var bytes = [UInt8](repeating: 0, count: size)
+  var filled = 0
+  while filled < size {
+    let got = bytes.withUnsafeMutableBytes {
+      read(descriptor, $0.baseAddress! + filled, size - filled)
+    }
+    if got < 0 && errno == EINTR { continue }
+    guard got >= 0 else { throw failure(String(cString: strerror(errno))) }
+    if got == 0 { break }  // the file shrank while it was read: what is there is checked later
+    filled += got
+  }
+  return filled == size ? bytes : Array(bytes.prefix(filled))
 }

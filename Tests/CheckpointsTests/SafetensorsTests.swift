@@ -209,6 +209,31 @@ private func safetensorsBytes(header: String, data: [UInt8]) -> [UInt8] {
     }
   }
 
+  @Test func foldersFIFOsAndLinkLoopsAreNamedNotMisreported() throws {
+    let scratch = try ScratchFolder()
+    defer { scratch.remove() }
+    let folder = scratch.file("folder.safetensors")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let fifo = scratch.file("fifo.pth")
+    #expect(mkfifo(fifo.path, 0o644) == 0)
+    let loop = scratch.file("loop.safetensors")
+    try FileManager.default.createSymbolicLink(
+      atPath: loop.path, withDestinationPath: "loop.safetensors")
+
+    // Foundation called the folder an unknown error and the FIFO "Permission denied".
+    expectCheckpointError(.unreadable, mentioning: "cannot read the file: it is a folder") {
+      _ = try SafetensorsFile(contentsOf: folder)
+    }
+    expectCheckpointError(.unreadable, mentioning: "cannot read the file: it is a FIFO") {
+      _ = try PyTorchCheckpoint(contentsOf: fifo)
+    }
+    expectCheckpointError(
+      .unreadable, mentioning: "cannot read the file: Too many levels of symbolic links"
+    ) {
+      _ = try SafetensorsFile(contentsOf: loop)
+    }
+  }
+
   @Test func missingFileAndUnwritableFolder() throws {
     let scratch = try ScratchFolder()
     defer { scratch.remove() }
