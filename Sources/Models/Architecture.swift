@@ -104,9 +104,10 @@ public struct GeneratorConfiguration: Sendable, Codable, Equatable {
     dropout = try container.decodeIfPresent(Bool.self, forKey: .dropout) ?? false
     upsampling =
       try container.decodeIfPresent(GeneratorUpsampling.self, forKey: .upsampling) ?? .transpose
-    guard filters > 0 else {
+    // The bounds keep a hostile or mistyped config.json from asking for terabytes.
+    guard (1...4096).contains(filters) else {
       throw DecodingError.dataCorruptedError(
-        forKey: .ngf, in: container, debugDescription: "ngf \(filters) must be positive")
+        forKey: .ngf, in: container, debugDescription: "ngf \(filters) must be from 1 to 4096")
     }
 
     if name.hasPrefix("unet") {
@@ -115,12 +116,12 @@ public struct GeneratorConfiguration: Sendable, Codable, Equatable {
       let size = Int(name.dropFirst("unet_".count)) ?? 0
       let named = size > 0 && size & (size - 1) == 0 ? size.trailingZeroBitCount : nil
       downsamplings = try container.decodeIfPresent(Int.self, forKey: .num_downs) ?? named ?? 0
-      guard downsamplings >= 5, named == nil || named == downsamplings else {
+      guard (5...12).contains(downsamplings), named == nil || named == downsamplings else {
         throw DecodingError.dataCorruptedError(
           forKey: .netG, in: container,
           debugDescription:
             "netG \"\(name)\" with num_downs \(downsamplings): a U-Net is unet_2^k (unet_256, "
-            + "unet_128) with k = num_downs ≥ 5")
+            + "unet_128) with k = num_downs from 5 to 12")
       }
       return
     }
@@ -128,10 +129,10 @@ public struct GeneratorConfiguration: Sendable, Codable, Equatable {
     kind = .resnet
     downsamplings = 0
     residualBlocks = try container.decode(Int.self, forKey: .n_blocks)
-    guard residualBlocks >= 0 else {
+    guard (0...100).contains(residualBlocks) else {
       throw DecodingError.dataCorruptedError(
         forKey: .n_blocks, in: container,
-        debugDescription: "n_blocks \(residualBlocks) must not be negative")
+        debugDescription: "n_blocks \(residualBlocks) must be from 0 to 100")
     }
     guard name == referenceName || name == "resnet" else {
       throw DecodingError.dataCorruptedError(
@@ -198,10 +199,11 @@ public struct DiscriminatorConfiguration: Sendable, Codable, Equatable {
     filters = try container.decode(Int.self, forKey: .ndf)
     layers = try container.decodeIfPresent(Int.self, forKey: .n_layers) ?? 3
     norm = try container.decode(NormKind.self, forKey: .norm)
-    guard filters > 0, layers > 0 else {
+    guard (1...4096).contains(filters), (1...10).contains(layers) else {
       throw DecodingError.dataCorruptedError(
         forKey: .ndf, in: container,
-        debugDescription: "ndf \(filters) and n_layers \(layers) must be positive")
+        debugDescription: "ndf \(filters) must be from 1 to 4096 and n_layers \(layers) from 1 "
+          + "to 10")
     }
   }
 

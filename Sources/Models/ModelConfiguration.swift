@@ -129,10 +129,16 @@ public struct ModelConfiguration: Sendable, Codable, Equatable {
     imageSize = try container.decodeIfPresent(Int.self, forKey: .image_size)
     networks = try container.decode([NetworkRole].self, forKey: .networks)
     options = try container.decodeIfPresent([String: String].self, forKey: .options) ?? [:]
-    guard channelsA > 0, channelsB > 0 else {
+    guard (1...64).contains(channelsA), (1...64).contains(channelsB) else {
       throw DecodingError.dataCorruptedError(
         forKey: .input_nc, in: container,
-        debugDescription: "input_nc \(channelsA) and output_nc \(channelsB) must be positive")
+        debugDescription:
+          "input_nc \(channelsA) and output_nc \(channelsB) must be from 1 to 64")
+    }
+    if let imageSize, !(1...65536).contains(imageSize) {
+      throw DecodingError.dataCorruptedError(
+        forKey: .image_size, in: container,
+        debugDescription: "image_size \(imageSize) must be from 1 to 65536")
     }
     if discriminator == nil, networks.contains(where: { !$0.isGenerator }) {
       throw DecodingError.dataCorruptedError(

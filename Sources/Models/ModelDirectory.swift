@@ -126,6 +126,15 @@ public struct ModelDirectory {
 
     do {
       return try JSONDecoder().decode(ModelConfiguration.self, from: data)
+    } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+      // Foundation reports a fraction where a whole number belongs as invalid JSON, without
+      // the field; the JSON is known to be valid here, so find the field.
+      let field = fractionalCount(in: data).map {
+        "\"\($0.path)\" is \($0.value), not a whole number"
+      }
+      throw ModelDirectoryError(
+        .invalidConfiguration, path: configurationURL.path,
+        reason: "invalid value: " + (field ?? context.debugDescription))
     } catch {
       throw ModelDirectoryError(
         .invalidConfiguration, path: configurationURL.path, reason: describe(error))
@@ -231,6 +240,28 @@ public struct ModelDirectory {
     }
     return url
   }
+}
+
+/// The first count of `config.json` (a size, a channel count, a version) that holds a number
+/// with a fraction, and its dotted path (`generator.ngf`).
+private func fractionalCount(in data: Data) -> (path: String, value: String)? {
+  guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+    return nil
+  }
+  let counts = ["format_version", "input_nc", "output_nc", "image_size"]
+  let nestedCounts = [
+    "generator": ["ngf", "n_blocks", "num_downs"], "discriminator": ["ndf", "n_layers"],
+  ]
+  var candidates = counts.map { ($0, root[$0]) }
+  for (section, keys) in nestedCounts.sorted(by: { $0.key < $1.key }) {
+    let object = root[section] as? [String: Any]
+    candidates += keys.map { ("\(section).\($0)", object?[$0]) }
+  }
+  for case let (path, number as NSNumber) in candidates
+  where number.doubleValue.rounded() != number.doubleValue {
+    return (path, number.stringValue)
+  }
+  return nil
 }
 
 /// A short sentence for a decoding or file error.

@@ -156,6 +156,21 @@ func makeNetworks(
         + #""n_blocks": 6, "norm": "instance"}}"#)
     #expect(mismatchedName?.reason.contains("does not match n_blocks 6") == true)
 
+    // Sizes no real model has are refused before any memory is asked for; a fraction where a
+    // count belongs is named.
+    func generator(_ fields: String) -> String {
+      #"{"format": "transmute-model", "format_version": 1, "input_nc": 3, "output_nc": 3, "#
+        + #""networks": ["G_A"], "generator": {"netG": "resnet_6blocks", "norm": "instance", "#
+        + fields + "}}"
+    }
+    let huge = reading(generator(#""ngf": 1000000000, "n_blocks": 6"#))
+    #expect(huge?.reason.contains("ngf 1000000000 must be from 1 to 4096") == true, "\(huge!)")
+    let deep = reading(generator(#""ngf": 8, "n_blocks": 100000"#))
+    #expect(deep?.reason.contains("n_blocks 100000 must be from 0 to 100") == true, "\(deep!)")
+    let fraction = reading(generator(#""ngf": 32.5, "n_blocks": 6"#))
+    #expect(fraction?.kind == .invalidConfiguration)
+    #expect(fraction?.reason.contains("generator.ngf") == true, "\(fraction!)")
+
     // No config.json at all, with a hint when PyTorch files are there.
     try FileManager.default.removeItem(at: configurationURL)
     _ = FileManager.default.createFile(
