@@ -183,8 +183,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     self.folderA = folderA
     self.folderB = folderB
     self.name = name
-    self.domainA = TrainingOptions.defaultDomainName(folder: folderA, fallback: "A")
-    self.domainB = TrainingOptions.defaultDomainName(folder: folderB, fallback: "B")
+    (self.domainA, self.domainB) = TrainingOptions.defaultDomainNames(
+      folderA: folderA, folderB: folderB)
   }
 
   /// The total number of epochs the run lasts.
@@ -203,10 +203,20 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
   /// Whether the identity loss takes part (it needs as many channels in A as in B).
   public var usesIdentityLoss: Bool { lambdaIdentity > 0 }
 
-  /// The last path component of `folder`, for naming a domain (`trainA` → `trainA`).
-  static func defaultDomainName(folder: String, fallback: String) -> String {
-    let trimmed = folder.split(separator: "/").last.map(String.init) ?? ""
-    return trimmed.isEmpty || trimmed == "." ? fallback : trimmed
+  /// Names for the two domains from their folders: the last path components (`trainA`,
+  /// `trainB`), or, when those are the same (`horses/train` and `zebras/train`), the first
+  /// components from the end that differ (`horses`, `zebras`); `A` and `B` when no component
+  /// tells them apart.
+  static func defaultDomainNames(folderA: String, folderB: String) -> (String, String) {
+    func components(_ folder: String) -> [String] {
+      folder.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }.reversed()
+    }
+    let (fromEndA, fromEndB) = (components(folderA), components(folderB))
+    for (nameA, nameB) in zip(fromEndA, fromEndB)
+    where nameA != nameB && nameA != ".." && nameB != ".." {
+      return (nameA, nameB)
+    }
+    return ("A", "B")
   }
 
   /// Checks every option against the others before any work starts.

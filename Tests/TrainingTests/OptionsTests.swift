@@ -24,6 +24,21 @@ import Testing
     #expect(throws: Never.self) { try options.validate() }
   }
 
+  @Test func domainsAreNamedByTheFirstFolderNamesThatDiffer() {
+    let cases: [(String, String, String, String)] = [
+      ("data/trainA", "data/trainB/", "trainA", "trainB"),
+      ("photos/horses/train", "photos/zebras/train", "horses", "zebras"),
+      ("./summer/./images", "winter/images", "summer", "winter"),
+      ("same", "same", "A", "B"),
+      ("../x", "x", "A", "B"),
+    ]
+    for (folderA, folderB, domainA, domainB) in cases {
+      let options = TrainingOptions(folderA: folderA, folderB: folderB, name: "run")
+      #expect(
+        (options.domainA, options.domainB) == (domainA, domainB), "\(folderA), \(folderB)")
+    }
+  }
+
   /// Option changes that `validate()` must refuse, with a word its message must contain.
   static let contradictions: [(change: String, mention: String)] = [
     ("crop larger than load", "--load-size"),
