@@ -15,6 +15,16 @@ private func fixture(_ name: String) -> String {
   checkpointFixtures.appendingPathComponent(name).path
 }
 
+/// The reference fixture `resnet6.pth` imported as the model `model` inside `folder`; its path.
+private func importedModel(in folder: OutputFolder) throws -> String {
+  let model = folder.file("model")
+  let captured = CapturedConsole()
+  let status = Transmute.main(
+    ["import", fixture("resnet6.pth"), "--output", model], console: captured.console)
+  try #require(status == 0, "import failed: \(captured.error)")
+  return model
+}
+
 /// A fresh folder for one test's outputs; `remove()` deletes it.
 private struct OutputFolder {
   let url = FileManager.default.temporaryDirectory
@@ -259,11 +269,7 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
   @Test func oneNetworkGoesIntoAFolderAndTheFileNameChoosesTheFormat() throws {
     let folder = OutputFolder()
     defer { folder.remove() }
-    let model = folder.file("model")
-    let captured = CapturedConsole()
-    #expect(
-      Transmute.main(
-        ["import", fixture("resnet6.pth"), "--output", model], console: captured.console) == 0)
+    let model = try importedModel(in: folder)
     let reference = try PyTorchCheckpoint(contentsOf: URL(fileURLWithPath: fixture("resnet6.pth")))
 
     // A name ending in / (new) or an existing folder receives the reference's file name.
@@ -285,10 +291,11 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
 
     // Without --format, .safetensors writes safetensors (not a zip named .safetensors).
     let named = folder.file("g.safetensors")
+    let exported = CapturedConsole()
     #expect(
       Transmute.main(
         ["export", "--model", model, "--network", "G_A", "--output", named],
-        console: captured.console) == 0, "\(captured.error)")
+        console: exported.console) == 0, "\(exported.error)")
     let tensors = try SafetensorsFile(contentsOf: URL(fileURLWithPath: named)).tensors
     #expect(Set(tensors.keys) == Set(reference.keys))
 
@@ -310,11 +317,7 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
   @Test func anEmptyOutputIsRefusedRatherThanTakenAsTheCurrentFolder() throws {
     let folder = OutputFolder()
     defer { folder.remove() }
-    let model = folder.file("model")
-    let captured = CapturedConsole()
-    #expect(
-      Transmute.main(
-        ["import", fixture("resnet6.pth"), "--output", model], console: captured.console) == 0)
+    let model = try importedModel(in: folder)
     let before = try FileManager.default.contentsOfDirectory(
       atPath: FileManager.default.currentDirectoryPath)
 
@@ -350,11 +353,7 @@ private let generators: [(name: String, blocks: Int, dropout: Bool)] = [
   @Test func aFolderThatCannotBeMadeIsReportedWithTheSystemsReason() throws {
     let folder = OutputFolder()
     defer { folder.remove() }
-    let model = folder.file("model")
-    let captured = CapturedConsole()
-    #expect(
-      Transmute.main(
-        ["import", fixture("resnet6.pth"), "--output", model], console: captured.console) == 0)
+    let model = try importedModel(in: folder)
 
     // A regular file where a folder would have to be (root may write anywhere else).
     let blocker = folder.file("blocker")
