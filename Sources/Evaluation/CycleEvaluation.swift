@@ -231,7 +231,7 @@ public struct CycleEvaluation {
     guard evaluated > 0 else {
       throw EvaluationError(
         .unreadableImage, path: folder.url.path,
-        reason: "none of its \(folder.count) images could be decoded (split \(split))")
+        reason: noneDecoded(folder.count, first: unreadable[0]) + " (split \(split))")
     }
 
     // The classifier's verdicts: the target domain is B for split A, A for split B.
@@ -252,6 +252,14 @@ public struct CycleEvaluation {
       translatedCalledTarget: translatedCalledTarget, realCalledSource: realCalledSource,
       unreadable: unreadable)
   }
+}
+
+/// `none of its 3 images could be decoded; the first, a.png: damaged PNG: …`, for a folder of
+/// which no photo could be decoded (`its one image, a.png, could not …` for a single one).
+public func noneDecoded(_ count: Int, first: UnreadableImage) -> String {
+  let name = first.path.split(separator: "/").last.map(String.init) ?? first.path
+  if count == 1 { return "its one image, \(name), could not be decoded: \(first.reason)" }
+  return "none of its \(count) images could be decoded; the first, \(name): \(first.reason)"
 }
 
 /// The reflection padding that brings a `width`×`height` image to multiples of 4 and at least

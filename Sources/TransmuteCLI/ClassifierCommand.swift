@@ -190,7 +190,7 @@ enum ClassifierCommand: Command {
     guard !loaded.outputs.isEmpty else {
       throw EvaluationError(
         .unreadableImage, path: folder.url.path,
-        reason: "none of its \(folder.count) images could be decoded (given as --\(name))")
+        reason: noneDecoded(folder.count, first: loaded.unreadable[0]) + " (given as --\(name))")
     }
     return loaded.outputs
   }

@@ -102,8 +102,9 @@ enum InfoCommand: Command {
 /// how many, the first few, and what to do.
 func leftOut(_ files: [FilePath]) -> String {
   let shown = files.prefix(3).map(\.description).joined(separator: ", ")
+  let one = files.count == 1
   return
-    "\(files.count) file\(files.count == 1 ? " is an image" : "s are images") in formats "
+    "\(files.count) \(one ? "file is an image in a format" : "files are images in formats") "
     + "Transmute does not read, left out: \(shown)\(files.count > 3 ? ", …" : "") (convert "
-    + "them to PNG or JPEG)"
+    + "\(one ? "it" : "them") to PNG or JPEG)"
 }

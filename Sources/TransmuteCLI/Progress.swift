@@ -69,7 +69,10 @@ public final class ProgressReporter: @unchecked Sendable {
   /// The text of one progress line.
   func line(now: Date, detail: String, bar: Bool) -> String {
     let elapsed = now.timeIntervalSince(started)
-    let rate = elapsed > 0 ? Double(completed - withoutWork) / elapsed : 0
+    // No rate before a second of work: a fast failure or a skipped file first would make one
+    // up (thousands a second), and nothing done claims none.
+    let worked = completed - withoutWork
+    let rate = elapsed >= 1 && worked > 0 ? Double(worked) / elapsed : nil
     var parts = [label]
     if let total {
       if bar {
@@ -83,8 +86,8 @@ public final class ProgressReporter: @unchecked Sendable {
     } else {
       parts.append("\(completed)")
     }
-    parts.append(String(format: "%.2f %@/s", rate, unit))
-    if let total, rate > 0, completed < total {
+    if let rate { parts.append(String(format: "%.2f %@/s", rate, unit)) }
+    if let total, let rate, completed < total {
       parts.append("eta " + formatDuration(Double(total - completed) / rate))
     } else {
       parts.append("elapsed " + formatDuration(elapsed))

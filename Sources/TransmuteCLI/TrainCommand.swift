@@ -20,8 +20,10 @@ enum TrainCommand: Command {
     .value("name", "NAME", help: "Name of the run (its folder is CHECKPOINTS/NAME)."),
     .value("checkpoints", "DIR", default: "checkpoints", help: "Where run folders are made."),
     .flag("continue", help: "Resume the run from its latest checkpoint."),
-    .value("domain-a", "WORD", help: "Name of domain A in the model (default: folder name)."),
-    .value("domain-b", "WORD", help: "Name of domain B in the model (default: folder name)."),
+    .value(
+      "domain-a", "WORD", help: "Name of domain A in the model (default: from the folder names)."),
+    .value(
+      "domain-b", "WORD", help: "Name of domain B in the model (default: from the folder names)."),
     .value("batch-size", "N", default: "1", help: "Images per step."),
     .value("load-size", "PX", default: "286", help: "Size images are scaled to before cropping."),
     .value("crop-size", "PX", default: "256", help: "Size of the random crops trained on."),

@@ -165,7 +165,8 @@ import Testing
     #expect(status != 0)
     #expect(
       captured.error.hasPrefix(
-        "transmute evaluate: \(photos.path): none of its 1 images could be decoded"),
+        "transmute evaluate: \(photos.path): its one image, cut.jpg, could not be decoded: "
+          + "damaged JPEG"),
       "\(captured.error)")
     #expect(captured.out.isEmpty)
   }

@@ -67,8 +67,8 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     #expect(Transmute.main(["info", folder.path], console: other.console) == 1)
     #expect(
       other.error
-        == "note: 1 file is an image in formats Transmute does not read, left out: "
-        + "\(folder.path)/IMG_0001.HEIC (convert them to PNG or JPEG)\n"
+        == "note: 1 file is an image in a format Transmute does not read, left out: "
+        + "\(folder.path)/IMG_0001.HEIC (convert it to PNG or JPEG)\n"
         + "transmute info: no PNG or JPEG files found in \(folder.path)\n")
   }
 

@@ -159,8 +159,8 @@ import Testing
     #expect(mixed.status == 1)  // the fixture tree holds damaged files
     #expect(
       mixed.error.contains(
-        "note: 1 file is an image in formats Transmute does not read, left out: "
-          + "\(input.path)/e.webp (convert them to PNG or JPEG)"), "\(mixed.error)")
+        "note: 1 file is an image in a format Transmute does not read, left out: "
+          + "\(input.path)/e.webp (convert it to PNG or JPEG)"), "\(mixed.error)")
   }
 
   @Test func failuresDoNotCountInTheRate() throws {
@@ -184,7 +184,7 @@ import Testing
     #expect(captured.out.hasPrefix("translated 0, skipped 0, failed 3\n"))
     let lines = captured.error.split(separator: "\n").filter { $0.hasPrefix("translate 3/3") }
     #expect(lines.count == 1, "\(captured.error)")
-    #expect(lines.allSatisfy { $0.contains(" 0.00 img/s ") }, "\(captured.error)")
+    #expect(lines.allSatisfy { !$0.contains("img/s") }, "\(captured.error)")
   }
 
   @Test func aFileWhoseNameIsNotUTF8CanBeNamedOnTheCommandLine() throws {

@@ -212,3 +212,26 @@ let sampleOptions: [OptionSpec] = [
     #expect(formatDuration(seconds) == text)
   }
 }
+
+@Suite struct ProgressLineTests {
+  @Test func aRateIsShownOnlyForWorkDoneOverASecondOrMore() {
+    let captured = CapturedConsole()
+    let progress = ProgressReporter(
+      console: captured.console, label: "translate", total: 4, unit: "img", quiet: true)
+
+    // A file that failed at once: counted, but no rate (it would be thousands a second).
+    progress.advance(withoutWork: true)
+    let afterFailure = progress.line(now: Date().addingTimeInterval(5), detail: "", bar: false)
+    #expect(afterFailure.hasPrefix("translate 1/4 elapsed "), "\(afterFailure)")
+
+    // Two images translated: a rate and an ETA from the work alone.
+    progress.advance(by: 2)
+    let later = progress.line(now: Date().addingTimeInterval(4), detail: "", bar: false)
+    #expect(later.hasPrefix("translate 3/4 "), "\(later)")
+    #expect(later.contains(" img/s eta "), "\(later)")
+
+    // Within the first second, no rate yet.
+    let early = progress.line(now: Date(), detail: "", bar: false)
+    #expect(!early.contains("img/s"), "\(early)")
+  }
+}
