@@ -176,9 +176,10 @@ public struct ResnetGeneratorLayout: Equatable, Sendable {
     case [[1, 5]]: self.dropout = false
     case [[1, 6]]: self.dropout = true
     default:
+      let found = innerLayouts.map { $0.sorted() }.sorted { $0.lexicographicallyPrecedes($1) }
       throw mismatch([
-        "residual block convs at conv_block.\(innerLayouts.map { $0.sorted() }.sorted { $0.lexicographicallyPrecedes($1) }), expected"
-          + " [1, 5] (no dropout) or [1, 6] (dropout) in every block"
+        "residual block convs at conv_block.\(found), expected [1, 5] (no dropout) or [1, 6] "
+          + "(dropout) in every block"
       ])
     }
 

@@ -21,6 +21,12 @@ import Testing
     var splits: [String: Split]
   }
 
+  /// The fixture's `expected.json`: the constant model's biases and the figures it scores.
+  func expectedFigures() throws -> Expected {
+    try JSONDecoder().decode(
+      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+  }
+
   /// A fresh folder under the temporary directory.
   func temporaryFolder(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory
@@ -47,8 +53,7 @@ import Testing
   }
 
   @Test func printsTheTableAndWritesTheReport() throws {
-    let expected = try JSONDecoder().decode(
-      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+    let expected = try expectedFigures()
     let work = try temporaryFolder("evaluate")
     defer { try? FileManager.default.removeItem(at: work) }
     let model = work.appendingPathComponent("model")
@@ -99,8 +104,7 @@ import Testing
   }
 
   @Test func damagedPhotoIsLeftOutAndListed() throws {
-    let expected = try JSONDecoder().decode(
-      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+    let expected = try expectedFigures()
     let work = try temporaryFolder("evaluate-damaged")
     defer { try? FileManager.default.removeItem(at: work) }
     let model = work.appendingPathComponent("model")
@@ -148,8 +152,7 @@ import Testing
   }
 
   @Test func folderOfDamagedPhotosIsAnError() throws {
-    let expected = try JSONDecoder().decode(
-      Expected.self, from: Data(contentsOf: fixtures.appendingPathComponent("expected.json")))
+    let expected = try expectedFigures()
     let work = try temporaryFolder("evaluate-all-damaged")
     defer { try? FileManager.default.removeItem(at: work) }
     let model = work.appendingPathComponent("model")
